@@ -1,0 +1,276 @@
+"""The EventBus: one ordered stream of messages, delivered on one asyncio loop.
+
+Rules (ARCHITECTURE.md): any thread may ``emit``; delivery always happens on the owning loop, in id
+order; a subscriber that raises is logged and reported as an ``error`` event while everyone else keeps
+receiving; nothing ever waits for a consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import reactivex
+from reactivex import Observable, abc
+from reactivex.disposable import Disposable
+
+from resoto_rx.codec import encode_data, wire_data
+from resoto_rx.history import History
+from resoto_rx.messages import ActionMessage, CoreEvent, Event, Message
+from resoto_rx.store import SQLiteStore
+
+log = logging.getLogger(__name__)
+
+OnNext = Callable[[Message], None]
+_ALL = "*"
+
+
+class BusClosedError(RuntimeError):
+    """The bus was closed: it takes no more messages or subscribers."""
+
+
+@dataclasses.dataclass(eq=False)
+class _Subscriber:
+    on_next: OnNext
+    on_completed: Callable[[], None]
+    subscriber_id: str | None
+    name: str
+
+
+class EventBus:
+    """Resoto's event bus as reactive streams.
+
+    >>> bus = EventBus()
+    >>> seen = []
+    >>> _ = bus.listen("collect_done").subscribe(seen.append)
+    >>> bus.emit("collect_done", {"count": 3})
+    >>> seen[0].data["count"], seen[0].id
+    (3, 1)
+    >>> bus.close()
+
+    Args:
+        history: the history to record into, or its capacity (messages retained in memory).
+        store: a SQLite file (path or :class:`SQLiteStore`) that keeps every message durably; ids
+            continue after a restart.
+        loop: the owning loop; by default the running loop, else a new one (run it to receive
+            messages emitted from other threads).
+    """
+
+    def __init__(
+        self,
+        history: History | int = 10_000,
+        store: SQLiteStore | str | Path | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        if isinstance(store, str | Path):
+            store = SQLiteStore(store)
+        if isinstance(history, int):
+            history = History(history, store)
+        elif store is not None and history.store is not store:
+            raise ValueError("pass the store either to the History or to the EventBus, not different ones")
+        self.history = history
+        self.store = history.store
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = asyncio.new_event_loop()
+        self.loop = loop
+        self._thread = threading.get_ident()
+        self._lock = threading.Lock()
+        self._last_id = history.last_id
+        self._by_type: dict[str, list[_Subscriber]] = {}
+        self._routes: dict[str, tuple[_Subscriber, ...]] = {}
+        self._queue: deque[Message] = deque()
+        self._delivering = False
+        self._closed = False
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self.listeners: dict[str, list[str]] = {}
+        """Registered listeners: subscriber id -> channels."""
+        self.failures = 0
+        """How many times a subscriber raised."""
+
+    # ---------------------------------------------------------------- emit
+    def emit(self, message: Message | str, data: Mapping[str, Any] | None = None) -> None:
+        """Publish a message: ``emit(Event("x", {...}))`` or the short form ``emit("x", {...})``.
+
+        Safe from any thread. On the owning loop's thread the message is delivered before ``emit``
+        returns (unless a delivery is already running there: then right after it, keeping id order);
+        from other threads it is handed to the loop. Publishing stamps the message with its ``id`` and
+        ``at``; a message that already has an id is copied first.
+
+        Raises:
+            MessageFormatError: the data cannot be encoded as JSON (nothing is published).
+            BusClosedError: the bus is closed.
+        """
+        if self._closed:
+            raise BusClosedError(f"cannot emit {message!r}: the bus is closed")
+        if isinstance(message, str):
+            message = Event(message, data or {})
+        elif data is not None:
+            raise TypeError("pass data inside the message, or emit(message_type, data)")
+        if not isinstance(message, Message):
+            raise TypeError(f"emit takes a Message or a message_type string, got {type(message).__name__}")
+        if not message.message_type:
+            raise ValueError("message_type must be a non-empty string")
+        encoded = encode_data(wire_data(message))  # refuse non-JSON data here, not later on a socket
+        if threading.get_ident() == self._thread:
+            self._publish(message, encoded)
+        else:
+            self.loop.call_soon_threadsafe(self._publish, message, encoded)
+
+    def _publish(self, message: Message, encoded: bytes) -> None:
+        if self._closed:
+            log.warning("dropped %s emitted from another thread after the bus closed", message.message_type)
+            return
+        now = time.time()
+        self._last_id += 1
+        at = datetime.fromtimestamp(now, UTC)
+        if message.id is not None:
+            message = dataclasses.replace(message, id=None)
+        # A fresh message is stamped in place: it was never published, so nobody saw it without an id.
+        object.__setattr__(message, "id", self._last_id)
+        object.__setattr__(message, "at", at)
+        object.__setattr__(message, "encoded_data", encoded)
+        self.history.append(message, encoded, now)
+        if self.store is not None and self._flush_timer is None and self.store.pending:
+            self._flush_timer = self.loop.call_later(self.store.flush_interval, self._flush_store)
+        self._queue.append(message)
+        if self._delivering:
+            return  # the delivery loop below, further up this stack, picks it up in order
+        self._delivering = True
+        try:
+            while self._queue:
+                self._deliver(self._queue.popleft())
+        finally:
+            self._delivering = False
+
+    def _deliver(self, message: Message) -> None:
+        route = self._routes.get(message.message_type)
+        if route is None:
+            route = self._route(message.message_type)
+        for subscriber in route:
+            try:
+                subscriber.on_next(message)
+            except Exception as err:  # noqa: BLE001  (isolation: one subscriber never breaks the others)
+                self._isolate(subscriber, message, err)
+
+    def _route(self, message_type: str) -> tuple[_Subscriber, ...]:
+        with self._lock:
+            if len(self._routes) > 10_000:  # many one-off types: start over rather than grow
+                self._routes.clear()
+            route = tuple(self._by_type.get(message_type, ())) + tuple(self._by_type.get(_ALL, ()))
+            self._routes[message_type] = route
+            return route
+
+    def _isolate(self, subscriber: _Subscriber, message: Message, err: Exception) -> None:
+        self.failures += 1
+        who = subscriber.name
+        log.error("subscriber %s failed on %s #%s", who, message.message_type, message.id, exc_info=err)
+        if message.message_type == CoreEvent.ERROR:
+            return  # reporting a failure on an error event could loop forever: the log has it
+        data: dict[str, Any] = {
+            "message": f"{type(err).__name__}: {err}",
+            "subscriber": who,
+            "failed_message_type": message.message_type,
+            "failed_id": message.id,
+        }
+        if isinstance(message, ActionMessage):
+            data["task"] = message.task
+        self.emit(Event(CoreEvent.ERROR, data))
+
+    def _flush_store(self) -> None:
+        self._flush_timer = None
+        if self.store is not None:
+            self.store.flush()
+
+    # -------------------------------------------------------------- listen
+    def listen(self, *message_types: str, subscriber_id: str | None = None) -> Observable[Message]:
+        """An Observable of the messages of the given types (all messages when none is given).
+
+        With a ``subscriber_id``, subscribing registers a listener: the bus emits
+        ``message-listener-connected`` ``{subscriber_id, channels}`` before the first message and
+        ``message-listener-disconnected`` when the subscription is disposed. The Observable
+        completes when the bus closes.
+        """
+        for name in message_types:
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"message types must be non-empty strings, got {name!r}")
+        channels = list(message_types) or [_ALL]
+
+        def subscribe(observer: abc.ObserverBase[Message], _: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+            if self._closed:
+                observer.on_completed()
+                return Disposable()
+            # reactivex wraps callbacks in an AutoDetachObserver: name the user's callback in logs.
+            callback = getattr(observer, "_on_next", observer.on_next)
+            name = subscriber_id or getattr(callback, "__qualname__", None) or repr(callback)
+            entry = _Subscriber(observer.on_next, observer.on_completed, subscriber_id, name)
+            if subscriber_id is not None:
+                self.emit(CoreEvent.CONNECTED, {"subscriber_id": subscriber_id, "channels": channels})
+                self.listeners[subscriber_id] = channels
+            with self._lock:
+                for channel in channels:
+                    self._by_type.setdefault(channel, []).append(entry)
+                self._routes.clear()
+            return Disposable(lambda: self._unsubscribe(entry, channels))
+
+        return reactivex.create(subscribe)
+
+    def _unsubscribe(self, entry: _Subscriber, channels: list[str]) -> None:
+        with self._lock:
+            for channel in channels:
+                subscribers = self._by_type.get(channel, [])
+                if entry in subscribers:
+                    subscribers.remove(entry)
+                    if not subscribers:
+                        del self._by_type[channel]
+            self._routes.clear()
+        known = entry.subscriber_id is not None and self.listeners.pop(entry.subscriber_id, None) is not None
+        if known and not self._closed:
+            self.emit(CoreEvent.DISCONNECTED, {"subscriber_id": entry.subscriber_id, "channels": channels})
+
+    # ------------------------------------------------------------ lifecycle
+    @property
+    def last_id(self) -> int:
+        """The id of the last published message (0 before the first)."""
+        return self._last_id
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Complete every subscription, commit the store and refuse further messages."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        with self._lock:
+            everyone = {id(s): s for subscribers in self._by_type.values() for s in subscribers}
+            self._by_type.clear()
+            self._routes.clear()
+        for subscriber in everyone.values():
+            try:
+                subscriber.on_completed()
+            except Exception:
+                log.exception("subscriber %s failed on completion", subscriber.name)
+        self.listeners.clear()
+        if self.store is not None:
+            self.store.close()
+
+    def __enter__(self) -> EventBus:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
