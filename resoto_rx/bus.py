@@ -82,8 +82,9 @@ class EventBus:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
-                loop = asyncio.new_event_loop()
-        self.loop = loop
+                loop = None  # made on first use: a bus used only synchronously never needs one
+        self._loop = loop
+        self._owns_loop = False
         self._thread = threading.get_ident()
         self._lock = threading.Lock()
         self._last_id = history.last_id
@@ -97,6 +98,14 @@ class EventBus:
         """Registered listeners: subscriber id -> channels."""
         self.failures = 0
         """How many times a subscriber raised."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The owning loop: delivery happens there. Made (and owned, and closed by ``close``) if none ran."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._owns_loop = True
+        return self._loop
 
     # ---------------------------------------------------------------- emit
     def emit(self, message: Message | str, data: Mapping[str, Any] | None = None) -> None:
@@ -268,6 +277,8 @@ class EventBus:
         self.listeners.clear()
         if self.store is not None:
             self.store.close()
+        if self._owns_loop and self._loop is not None and not self._loop.is_running():
+            self._loop.close()
 
     def __enter__(self) -> EventBus:
         return self
