@@ -139,7 +139,8 @@ class History:
         frame = pd.DataFrame(
             {
                 "id": ids,
-                "at": pd.to_datetime(ats, unit="s", utc=True),
+                # Rounded to whole microseconds: the float seconds carry no more, and ns digits would be noise.
+                "at": pd.to_datetime(np.round(ats * 1e6).astype(np.int64), unit="us", utc=True),
                 "kind": pd.Categorical(rotate(self._kinds), categories=KINDS),
                 "message_type": pd.Categorical(types),
                 "task": pd.array(rotate(self._tasks), dtype="str"),
