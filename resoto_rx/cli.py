@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from resoto_rx.app import DEFAULT_STORE, ResotoRx
 from resoto_rx.bus import EventBus
@@ -64,13 +64,12 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
             run = await core.run(args.workflow)
         finally:
             subscription.dispose()
-        steps = core.runner.steps_frame()
-        steps = steps[steps["task_id"] == run.id]
         print("\nphase durations (s):", file=out)
-        for row in steps.itertuples():
-            print(f"  {row.step:<24} {row.duration_s:8.3f}  answered by {', '.join(row.answered) or '-'}", file=out)
+        for step in run.steps:
+            seconds = step.duration.total_seconds() if step.duration is not None else float("nan")
+            print(f"  {step.name:<24} {seconds:8.3f}  answered by {', '.join(step.answered) or '-'}", file=out)
         if core.demo is not None:
-            summary = core.demo.summary()
+            summary: dict[str, Any] = core.demo.summary()
             print("\nsummary:", file=out)
             print(f"  resources collected:    {summary['collected']}  {summary['by_kind']}", file=out)
             print(f"  planned for cleanup:    {summary['planned_for_cleanup']}", file=out)

@@ -43,7 +43,7 @@ def test_collect_waits_for_the_graph_merge_before_merge_outer_edges(world: World
     assert "merge_outer_edges" not in [m.message_type for m in world.messages if m.kind == "action"]
     world.scheduler.advance_by(0.001)  # the merge runs on the scheduler, after the collector answered
     assert run.status is TaskStatus.done
-    merged = [m for m in world.messages if m.message_type == "graph-merge-completed"][0]
+    merged = next(m for m in world.messages if m.message_type == "graph-merge-completed")
     types = [m.message_type for m in world.messages]
     assert types.index("graph-merge-completed") < types.index("merge_outer_edges")
     assert merged.data["merged"] == len(world.demo.graph.resources()) > 0
