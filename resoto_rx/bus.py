@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import reactivex
 from reactivex import Observable, abc
@@ -31,6 +31,31 @@ log = logging.getLogger(__name__)
 
 OnNext = Callable[[Message], None]
 _ALL = "*"
+
+
+class Transport(Protocol):
+    """Carries published messages. In-process (the default) hands them straight back to the bus;
+    a distributed transport (Redis Streams) sends them out and calls :meth:`EventBus.accept` for
+    every message it reads back, in the one total order of the shared stream."""
+
+    def publish(self, message: Message, encoded: bytes) -> None:
+        """Called on the bus loop for every emitted message, with its encoded wire data."""
+
+    def close(self) -> None:
+        """Stop carrying messages; called by :meth:`EventBus.close`."""
+
+
+class InProcessTransport:
+    """The default: messages are numbered and delivered by this bus alone."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+
+    def publish(self, message: Message, encoded: bytes) -> None:
+        self.bus.accept(message, encoded)
+
+    def close(self) -> None:
+        pass
 
 
 class BusClosedError(RuntimeError):
@@ -62,6 +87,7 @@ class EventBus:
             continue after a restart.
         loop: the owning loop; by default the running loop, else a new one (run it to receive
             messages emitted from other threads).
+        transport: makes the transport that carries published messages (default: in-process).
     """
 
     def __init__(
@@ -69,6 +95,7 @@ class EventBus:
         history: History | int = 10_000,
         store: SQLiteStore | str | Path | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
+        transport: Callable[[EventBus], Transport] = InProcessTransport,
     ) -> None:
         if isinstance(store, str | Path):
             store = SQLiteStore(store)
@@ -98,6 +125,7 @@ class EventBus:
         """Registered listeners: subscriber id -> channels."""
         self.failures = 0
         """How many times a subscriber raised."""
+        self.transport = transport(self)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -132,22 +160,36 @@ class EventBus:
             raise ValueError("message_type must be a non-empty string")
         encoded = encode_data(wire_data(message))  # refuse non-JSON data here, not later on a socket
         if threading.get_ident() == self._thread:
-            self._publish(message, encoded)
+            self.transport.publish(message, encoded)
         else:
-            self.loop.call_soon_threadsafe(self._publish, message, encoded)
+            self.loop.call_soon_threadsafe(self._publish_later, message, encoded)
 
-    def _publish(self, message: Message, encoded: bytes) -> None:
+    def _publish_later(self, message: Message, encoded: bytes) -> None:
         if self._closed:
             log.warning("dropped %s emitted from another thread after the bus closed", message.message_type)
             return
-        now = time.time()
-        self._last_id += 1
-        at = datetime.fromtimestamp(now, UTC)
+        self.transport.publish(message, encoded)
+
+    def accept(self, message: Message, encoded: bytes, msg_id: int | None = None, at: float | None = None) -> None:
+        """Number, record and deliver a published message (called by the transport, on the bus loop).
+
+        Without ``msg_id`` the bus numbers it; a transport that orders messages itself passes the id
+        (and epoch time) it assigned. A message whose id is not above the last one is a duplicate
+        and is ignored.
+        """
+        if self._closed:
+            return
+        if msg_id is None:
+            msg_id = self._last_id + 1
+        elif msg_id <= self._last_id:
+            return
+        self._last_id = msg_id
+        now = time.time() if at is None else at
         if message.id is not None:
             message = dataclasses.replace(message, id=None)
         # A fresh message is stamped in place: it was never published, so nobody saw it without an id.
-        object.__setattr__(message, "id", self._last_id)
-        object.__setattr__(message, "at", at)
+        object.__setattr__(message, "id", msg_id)
+        object.__setattr__(message, "at", datetime.fromtimestamp(now, UTC))
         object.__setattr__(message, "encoded_data", encoded)
         self.history.append(message, encoded, now)
         if self.store is not None and self._flush_timer is None and self.store.pending:
@@ -275,6 +317,7 @@ class EventBus:
             except Exception:
                 log.exception("subscriber %s failed on completion", subscriber.name)
         self.listeners.clear()
+        self.transport.close()
         if self.store is not None:
             self.store.close()
         if self._owns_loop and self._loop is not None and not self._loop.is_running():
