@@ -226,8 +226,8 @@ class EventBus:
         self.failures += 1
         who = subscriber.name
         log.error("subscriber %s failed on %s #%s", who, message.message_type, message.id, exc_info=err)
-        if message.message_type == CoreEvent.ERROR:
-            return  # reporting a failure on an error event could loop forever: the log has it
+        if message.message_type == CoreEvent.ERROR or self._closed:
+            return  # reporting a failure on an error event could loop forever; a closed bus takes nothing
         data: dict[str, Any] = {
             "message": f"{type(err).__name__}: {err}",
             "subscriber": who,

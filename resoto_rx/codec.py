@@ -118,9 +118,12 @@ def to_json(message: Message) -> Json:
 def encode(message: Message) -> bytes:
     """The frame of ``message`` as compact JSON bytes."""
     try:
-        return orjson.dumps(to_json(message), option=_STRICT)
+        encoded = orjson.dumps(to_json(message), option=_STRICT)
     except (TypeError, orjson.JSONEncodeError) as err:
         raise _find_not_json(wire_data(message), "data") or MessageFormatError("message", JSON_TYPES, message) from err
+    if b"null" in encoded:  # as in encode_data: NaN and Infinity would silently become null
+        _refuse_non_finite(wire_data(message), "data")
+    return encoded
 
 
 def decode(frame: str | bytes | bytearray | memoryview | Mapping[str, Any]) -> Message:
@@ -242,7 +245,14 @@ def _time(value: object, field: str) -> datetime:
         except ValueError:
             pass
         else:
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            if not parsed.tzinfo:
+                return parsed.replace(tzinfo=UTC)
+            try:  # e.g. 0001-01-01T00:00:00+01:00 parses but has no UTC form: encoding it would overflow
+                parsed.astimezone(UTC)
+            except OverflowError:
+                pass
+            else:
+                return parsed
     raise MessageFormatError(field, "an ISO-8601 time such as 2024-05-04T08:09:10Z", value)
 
 

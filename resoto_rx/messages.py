@@ -52,6 +52,10 @@ class FrozenDict(dict[str, Any]):
     __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
     __ior__ = _refuse
 
+    def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[str, Any]]]:
+        # dict's default pickling refills the new object item by item, which _refuse forbids.
+        return (FrozenDict, (dict(self),))
+
     def __hash__(self) -> int:  # type: ignore[override]
         # Hashable when its values are, like a tuple; unhashable values raise TypeError here.
         return hash(frozenset(self.items()))
@@ -163,6 +167,7 @@ class ActionProgress(ActionReply):
 
     def __post_init__(self) -> None:
         Message.__post_init__(self)
+        object.__setattr__(self, "progress", freeze(self.progress))  # a value, like data
         if self.reported_at is None:  # progress is reported when it is made
             object.__setattr__(self, "reported_at", datetime.now(UTC))
 

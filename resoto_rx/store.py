@@ -58,6 +58,11 @@ class SQLiteStore:
         """Rows appended but not committed yet."""
         return len(self._pending)
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The open connection (autocommit), for other tables in the same file (jobs, config)."""
+        return self._db
+
     def append(self, row: Row) -> None:
         """Queue one row; commits the batch once it holds ``batch_size`` rows."""
         self._pending.append(row)
@@ -81,8 +86,9 @@ class SQLiteStore:
 
     def since(self, after_id: int, limit: int | None = None) -> list[Row]:
         """Committed rows with an id greater than ``after_id``, oldest first."""
+        limit = -1 if limit is None else limit  # LIMIT -1: no limit; LIMIT 0: nothing, as in History.since
         return self._db.execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit or -1)
+            f"SELECT {_COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
         ).fetchall()
 
     def tail(self, count: int) -> list[Row]:

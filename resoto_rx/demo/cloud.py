@@ -26,16 +26,39 @@ CLOUD_REGIONS: dict[str, tuple[str, ...]] = {
 }
 # (type, cores, memory GiB)
 INSTANCE_TYPES: dict[str, tuple[tuple[str, int, float], ...]] = {
-    "aws": (("t3.micro", 2, 1.0), ("t3.large", 2, 8.0), ("m5.xlarge", 4, 16.0), ("m5.2xlarge", 8, 32.0),
-            ("c5.4xlarge", 16, 32.0), ("r5.large", 2, 16.0)),
-    "gcp": (("e2-small", 2, 2.0), ("e2-standard-4", 4, 16.0), ("n2-standard-8", 8, 32.0),
-            ("n2-highmem-4", 4, 32.0), ("c2-standard-16", 16, 64.0)),
+    "aws": (
+        ("t3.micro", 2, 1.0),
+        ("t3.large", 2, 8.0),
+        ("m5.xlarge", 4, 16.0),
+        ("m5.2xlarge", 8, 32.0),
+        ("c5.4xlarge", 16, 32.0),
+        ("r5.large", 2, 16.0),
+    ),
+    "gcp": (
+        ("e2-small", 2, 2.0),
+        ("e2-standard-4", 4, 16.0),
+        ("n2-standard-8", 8, 32.0),
+        ("n2-highmem-4", 4, 32.0),
+        ("c2-standard-16", 16, 64.0),
+    ),
 }
 ID_PREFIXES: dict[str, dict[Kind, str]] = {
-    "aws": {Kind.INSTANCE: "i-", Kind.VOLUME: "vol-", Kind.SECURITY_GROUP: "sg-", Kind.SNAPSHOT: "snap-",
-            Kind.LOAD_BALANCER: "elb-", Kind.BUCKET: "s3-"},
-    "gcp": {Kind.INSTANCE: "gce-", Kind.VOLUME: "pd-", Kind.SECURITY_GROUP: "fw-", Kind.SNAPSHOT: "gsnap-",
-            Kind.LOAD_BALANCER: "glb-", Kind.BUCKET: "gcs-"},
+    "aws": {
+        Kind.INSTANCE: "i-",
+        Kind.VOLUME: "vol-",
+        Kind.SECURITY_GROUP: "sg-",
+        Kind.SNAPSHOT: "snap-",
+        Kind.LOAD_BALANCER: "elb-",
+        Kind.BUCKET: "s3-",
+    },
+    "gcp": {
+        Kind.INSTANCE: "gce-",
+        Kind.VOLUME: "pd-",
+        Kind.SECURITY_GROUP: "fw-",
+        Kind.SNAPSHOT: "gsnap-",
+        Kind.LOAD_BALANCER: "glb-",
+        Kind.BUCKET: "gcs-",
+    },
 }
 ACCOUNT_PURPOSES = ("prod", "staging", "dev", "sandbox", "data", "ml")
 OWNERS = ("alice", "bob", "carol", "dave", "erin", "platform-team")
@@ -151,16 +174,19 @@ class SimulatedCloud:
         account = self._accounts.get(account_id)
         if account is None:
             raise KeyError(f"unknown account {account_id!r}; known: {', '.join(self._accounts)}")
-        cloud_node = Resource(account.cloud, Kind.CLOUD, account.cloud, account.cloud, "", "",
-                              self._cloud_created_at[account.cloud])
-        account_node = Resource(account.id, Kind.ACCOUNT, account.name, account.cloud, account.id, "",
-                                account.created_at)
+        cloud_node = Resource(
+            account.cloud, Kind.CLOUD, account.cloud, account.cloud, "", "", self._cloud_created_at[account.cloud]
+        )
+        account_node = Resource(
+            account.id, Kind.ACCOUNT, account.name, account.cloud, account.id, "", account.created_at
+        )
         nodes: list[Resource] = [cloud_node, account_node]
         edges: list[Edge] = [Edge(cloud_node.id, account.id, EdgeKind.CONTAINS)]
         for region in account.regions:
             region_id = _region_id(account.id, region)
-            nodes.append(Resource(region_id, Kind.REGION, region, account.cloud, account.id, region,
-                                  account.created_at))
+            nodes.append(
+                Resource(region_id, Kind.REGION, region, account.cloud, account.id, region, account.created_at)
+            )
             edges.append(Edge(account.id, region_id, EdgeKind.CONTAINS))
         for resource in account.resources.values():
             # Copies, so a consumer mutating its tags/attributes cannot reach the provider state.
@@ -244,11 +270,16 @@ class SimulatedCloud:
         rng = self._rng
         start = self._now - timedelta(days=HISTORY_DAYS)
         # Every kind appears at least once per region, so small simulations still cover all planners.
-        groups = [self._new_security_group(account, region, self._between(start, self._now))
-                  for _ in range(rng.randint(1, 3))]
+        groups = [
+            self._new_security_group(account, region, self._between(start, self._now)) for _ in range(rng.randint(1, 3))
+        ]
         instances = [
-            self._new_instance(account, region, self._between(start, self._now),
-                               [g.id for g in rng.sample(groups, rng.randint(1, len(groups)))])
+            self._new_instance(
+                account,
+                region,
+                self._between(start, self._now),
+                [g.id for g in rng.sample(groups, rng.randint(1, len(groups)))],
+            )
             for _ in range(rng.randint(2, 5))
         ]
         for _ in range(rng.randint(1, 3)):
