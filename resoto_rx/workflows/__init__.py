@@ -5,6 +5,7 @@ from resoto_rx.workflows.graph_merge import GRAPH_MERGE_COMPLETED, GraphMergeTra
 from resoto_rx.workflows.model import (
     EmitEvent,
     EventTrigger,
+    Execute,
     OnError,
     PerformAction,
     Step,
@@ -32,6 +33,7 @@ __all__ = [
     "ActionCall",
     "EmitEvent",
     "EventTrigger",
+    "Execute",
     "GraphMergeTracker",
     "OnError",
     "PerformAction",

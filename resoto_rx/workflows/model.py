@@ -7,7 +7,7 @@ not when the workflow first runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -83,8 +83,26 @@ class WaitForGraphMerge:
     """Wait until every graph part collected for this task is merged (resotocore's ``wait_for_graph_merged``)."""
 
 
-StepAction: TypeAlias = PerformAction | EmitEvent | WaitForEvent | WaitForGraphMerge
-STEP_ACTIONS = (PerformAction, EmitEvent, WaitForEvent, WaitForGraphMerge)
+@dataclass(frozen=True)
+class Execute:
+    """Call ``call`` with what started the task and end the step when it returns (or its awaitable completes).
+
+    ``call`` gets the event the latest ``WaitForEvent`` step received, else the task's trigger (the
+    triggering message, the item a reactive job delivered, or None for time and manual runs). A raise
+    is a step error; what it returns is kept as ``StepRun.result``. An awaitable result runs as an
+    asyncio task on the bus loop and is cancelled when the step times out or the task is stopped.
+    """
+
+    call: Callable[[Any], Any]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not callable(self.call):
+            raise WorkflowDefinitionError(f"Execute.call must be callable, got {self.call!r}")
+
+
+StepAction: TypeAlias = PerformAction | EmitEvent | WaitForEvent | WaitForGraphMerge | Execute
+STEP_ACTIONS = (PerformAction, EmitEvent, WaitForEvent, WaitForGraphMerge, Execute)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -67,6 +67,8 @@ class TaskRun:
     current_step: str | None = None
     error: str | None = None
     steps: list[StepRun] = field(default_factory=list)
+    trigger: Any = None
+    """What started this run: the triggering event, the item a reactive job delivered, or None (time, manual)."""
 
     @property
     def active(self) -> bool:
@@ -114,9 +116,14 @@ class TaskRunner:
         self.finished: deque[TaskRun] = deque(maxlen=keep_runs)
         self._subscriptions: dict[str, abc.DisposableBase] = {}
         self._schedules: dict[str, SerialDisposable] = {}
-        self._queued: dict[str, str] = {}  # workflow id -> reason of the one run waiting (Surpass.Wait)
+        self._queued: dict[str, tuple[str, Any]] = {}  # workflow id -> (reason, trigger) of the one waiting run
         self._ended: Subject[TaskRun] = Subject()
         self._event_triggers: dict[str, list[tuple[str, EventTrigger]]] = {}  # message_type -> (workflow, trigger)
+        self.may_start: Callable[[str, str], bool | Awaitable[bool]] | None = None
+        """Asked ``(workflow id, trigger key)`` before a trigger (event or cron) starts a run. Servers
+        sharing a bus each see every trigger: claiming the run here lets exactly one of them start it
+        (``RedisBackend.claim``). The key names the trigger alike on every server:
+        ``event:<message id>`` or ``time:<scheduled ISO time>``."""
         self._triggers = bus.listen().subscribe(self._on_message)
         for workflow in workflows if workflows is not None else builtin_workflows():
             self.add_workflow(workflow)
@@ -164,7 +171,7 @@ class TaskRunner:
             if self.workflows.get(workflow_id) is None:
                 return
             self._schedule_next(workflow_id, trigger, schedule)
-            self.run(workflow_id, reason="time")
+            self._triggered(workflow_id, "time", None, f"time:{fire_at.isoformat()}")
 
         schedule.disposable = self.scheduler.schedule_absolute(fire_at, fire)
 
@@ -176,8 +183,8 @@ class TaskRunner:
         return None
 
     # -------------------------------------------------------------- tasks
-    def run(self, workflow_id: str, reason: str = "manual") -> TaskRun | None:
-        """Start ``workflow_id`` now, honouring its surpass behaviour.
+    def run(self, workflow_id: str, reason: str = "manual", trigger: Any = None) -> TaskRun | None:
+        """Start ``workflow_id`` now, honouring its surpass behaviour; ``trigger`` becomes ``TaskRun.trigger``.
 
         Returns the new run, or the running one when the trigger was queued (``Wait``) or skipped
         (``Skip``), or None when skipped with nothing running to return.
@@ -190,20 +197,21 @@ class TaskRunner:
                 return running[0]
             if workflow.on_surpass is Surpass.Wait:
                 log.info("workflow %s triggered (%s) while running: queued", workflow_id, reason)
-                self._queued[workflow_id] = reason
+                self._queued[workflow_id] = (reason, trigger)
                 return running[0]
             if workflow.on_surpass is Surpass.Replace:
                 for task in running:
                     self._end(task, TaskStatus.failed, "replaced by a new run")
-        return self._start(workflow, reason)
+        return self._start(workflow, reason, trigger)
 
-    def _start(self, workflow: Workflow, reason: str) -> TaskRun:
+    def _start(self, workflow: Workflow, reason: str, trigger: Any = None) -> TaskRun:
         task = TaskRun(
             id=str(uuid.uuid4()),
             workflow=workflow,
             reason=reason,
             started_at=self.scheduler.now,
             progress=TaskProgress(workflow.id, [s.name for s in workflow.steps]),
+            trigger=trigger,
         )
         self.tasks[task.id] = task
         self.bus.emit(CoreEvent.TASK_STARTED, {"task": workflow.id, "task_id": task.id, "reason": reason})
@@ -249,8 +257,8 @@ class TaskRunner:
                 end["error"] = error
             self.bus.emit(CoreEvent.TASK_END, end)
         self._ended.on_next(task)
-        if (reason := self._queued.pop(task.workflow.id, None)) is not None and task.workflow.id in self.workflows:
-            self._start(self.workflows[task.workflow.id], reason)
+        if (queued := self._queued.pop(task.workflow.id, None)) is not None and task.workflow.id in self.workflows:
+            self._start(self.workflows[task.workflow.id], *queued)
 
     @property
     def ended(self) -> Observable[TaskRun]:
@@ -299,7 +307,24 @@ class TaskRunner:
         for workflow_id, trigger in triggers:
             if workflow_id not in started and trigger.matches(message):
                 started.add(workflow_id)
-                self.run(workflow_id, reason="event")
+                self._triggered(workflow_id, "event", message, f"event:{message.id}")
+
+    def _triggered(self, workflow_id: str, reason: str, trigger: Any, key: str) -> None:
+        allowed = True if self.may_start is None else self.may_start(workflow_id, key)
+        if isinstance(allowed, bool):
+            if allowed:
+                self.run(workflow_id, reason=reason, trigger=trigger)
+            return
+
+        def decided(answer: asyncio.Future[bool]) -> None:
+            if answer.cancelled():
+                return
+            if (error := answer.exception()) is not None:
+                log.error("may_start(%s, %s) failed: not started", workflow_id, key, exc_info=error)
+            elif answer.result() and workflow_id in self.workflows and not self.bus.closed:
+                self.run(workflow_id, reason=reason, trigger=trigger)
+
+        asyncio.ensure_future(allowed, loop=self.bus.loop).add_done_callback(decided)
 
     def publish_progress(self, task: TaskRun) -> None:
         self.bus.emit(

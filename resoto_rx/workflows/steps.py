@@ -7,6 +7,8 @@ enters only through the scheduler, so tests run the whole engine in virtual time
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +30,7 @@ from resoto_rx.messages import (
 )
 from resoto_rx.workflows.model import (
     EmitEvent,
+    Execute,
     OnError,
     PerformAction,
     Step,
@@ -55,6 +58,8 @@ class StepRun:
     infos: list[str] = field(default_factory=list)
     timed_out: bool = False
     failed: bool = False  # an error or timeout that stops the task (on_error=Stop)
+    received: Message | None = None  # the event a WaitForEvent step received
+    result: Any = None  # what an Execute step's call returned
 
     @property
     def duration(self) -> timedelta | None:
@@ -117,7 +122,49 @@ class _StepExecution:
             self._finish()
         elif isinstance(action, WaitForGraphMerge) and self.runner.merges.running(self.task.id) == 0:
             self._finish()
+        elif isinstance(action, Execute):
+            self._execute(action)
         return Disposable(self._dispose)
+
+    def _execute(self, action: Execute) -> None:
+        received = [s.received for s in self.task.steps if s.received is not None]
+        item = received[-1] if received else self.task.trigger
+        try:
+            outcome = action.call(item)
+        except Exception as err:  # noqa: BLE001  (a failing body is a step error, never the runner's)
+            self._failed(err)
+            return
+        if not inspect.isawaitable(outcome):
+            self.run.result = outcome
+            self._finish()
+            return
+        future = asyncio.ensure_future(outcome, loop=self.runner.bus.loop)
+
+        def cancel() -> None:  # the step timed out or the task was stopped: the body must not go on
+            future.cancel()
+
+        self.resources.add(Disposable(cancel))
+        future.add_done_callback(self._on_executed)
+
+    def _on_executed(self, future: asyncio.Future[Any]) -> None:
+        error = None if future.cancelled() else future.exception()  # always retrieved: no "never retrieved" logs
+        if self.finished:
+            return
+        if future.cancelled():
+            self._failed(asyncio.CancelledError("the body was cancelled"))
+        elif error is not None:
+            self._failed(error)
+        else:
+            self.run.result = future.result()
+            self._finish()
+
+    def _failed(self, err: BaseException) -> None:
+        text = f"{type(err).__name__}: {err}"
+        self.run.errors.append(text)
+        self.runner.publish_error(self.task, text)
+        if self.step.on_error is OnError.Stop:
+            self.run.failed = True
+        self._finish()
 
     def _listen(self, source: Observable[Any], on_next: Callable[[Any], None]) -> None:
         self.resources.add(source.subscribe(on_next))
@@ -166,6 +213,7 @@ class _StepExecution:
     def _on_event(self, message: Message) -> None:
         assert isinstance(self.step.action, WaitForEvent)
         if isinstance(message, Event) and self.step.action.matches(message):
+            self.run.received = message
             self._finish()
 
     def _on_merge(self, message: Message) -> None:
@@ -177,6 +225,8 @@ class _StepExecution:
             return
         self.run.timed_out = True
         self.run.errors.append(f"timed out after {self.timeout.total_seconds():g}s" + self._missing())
+        if isinstance(self.step.action, Execute):  # a body that hangs is a failing body: say so on the bus
+            self.runner.publish_error(self.task, f"step {self.step.name} {self.run.errors[-1]}")
         if self.step.on_error is OnError.Stop:
             self.run.failed = True
         self._finish()
