@@ -2,6 +2,9 @@
 
 resoto-rx run collect_and_cleanup            # embedded: bus + SQLite + simulated cloud
 resoto-rx history --store resoto_rx.sqlite   # what the store holds
+resoto-rx serve --port 8900                   # the same behind Resoto's HTTP/websocket API
+resoto-rx events --url ws://127.0.0.1:8900 --show task_end
+resoto-rx run collect --url http://127.0.0.1:8900
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from resoto_rx import cli_server
 from resoto_rx.app import DEFAULT_STORE, ResotoRx
 from resoto_rx.bus import EventBus
 from resoto_rx.history import History
@@ -56,7 +60,8 @@ class ConsoleReporter:
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:
     store = None if args.store in ("", "none", ":memory:") else args.store
-    with ResotoRx(store=store, demo=not args.no_demo, schedule=None, seed=args.seed) as core:
+    shared = {"redis": args.redis, "name": args.name}
+    async with ResotoRx(store=store, demo=not args.no_demo, schedule=None, seed=args.seed, **shared) as core:
         if core.demo is not None and args.enable_cleanup:
             core.demo.enable_cleanup()
         subscription = core.bus.listen().subscribe(ConsoleReporter(out))
@@ -110,11 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-demo", action="store_true", help="without the simulated cloud")
     run.add_argument("--seed", type=int, default=42, help="seed of the simulated cloud")
     run.add_argument("--enable-cleanup", action="store_true", help="let cleanup delete what the plan marked")
+    cli_server.add_run_options(run)
+    cli_server.add_redis_options(run)
 
     history = commands.add_parser("history", help="print the messages kept in a store")
     history.add_argument("--store", default=DEFAULT_STORE)
     history.add_argument("--limit", type=int, default=50, help="the newest N messages")
     history.add_argument("--type", action="append", help="only this message_type (repeatable)")
+    cli_server.add_commands(commands)
     return parser
 
 
@@ -122,10 +130,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
     try:
+        if args.command in cli_server.COMMANDS or getattr(args, "url", None):
+            return cli_server.main(args, out)
         if args.command == "run":
             return asyncio.run(_run(args, out))
         return _history(args, out)
     except UnknownWorkflowError as err:
+        print(f"resoto-rx: {err}", file=sys.stderr)
+        return 2
+    except ConnectionError as err:  # e.g. BackendUnavailableError: --redis names a Redis that does not answer
         print(f"resoto-rx: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
