@@ -125,7 +125,12 @@ def subscribe_action(
 
         task.add_done_callback(done)
 
-    subscription = bus.listen(message_type).subscribe(on_message)
+    # A shared transport (Redis) hands each action to one connection of this subscriber id and
+    # redelivers it when unanswered; in-process every listener gets every action.
+    actions_for = getattr(bus.transport, "actions_for", None)
+    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+    source = actions_for(subscriber_id, message_type, seconds) if actions_for else bus.listen(message_type)
+    subscription = source.subscribe(on_message)
 
     def unsubscribe() -> None:
         subscription.dispose()
