@@ -15,7 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import fanout, history, jobs, store
+from benchmarks import fanout, history, jobs, notebook, server, store
+from benchmarks import redis as redis_streams
 from benchmarks.common import Result
 
 README = Path(__file__).with_name("README.md")
@@ -26,6 +27,9 @@ SECTIONS: dict[str, Callable[[bool], list[Result]]] = {
     "history": history.run,
     "store": store.run,
     "jobs": jobs.run,
+    "server": server.run,
+    "notebook": notebook.run,
+    "redis": redis_streams.run,
 }
 
 
