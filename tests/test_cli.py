@@ -22,7 +22,7 @@ def test_run_collect_and_cleanup_prints_phases_progress_and_summary(tmp_path: Pa
     text = out.getvalue()
     phases = [line.strip()[2:] for line in text.splitlines() if line.startswith("  > ")]
     assert phases[0] == "pre_collect" and phases[-1] == "post_generate_metrics" and len(phases) == 13
-    assert "aws/" in text and "3/3" in text  # progress per account
+    assert "aws/" in text and "gcp/" in text and ": 1/1" in text  # progress per account
     assert "ended collect_and_cleanup: succeeded" in text
     assert "resources collected:" in text and "planned for cleanup:" in text and "deleted:                0" in text
     with sqlite3.connect(store) as db:

@@ -146,6 +146,10 @@ class SimulatedCloud:
     def account_ids(self) -> list[str]:
         return list(self._accounts)
 
+    def cloud_of(self, account_id: str) -> str:
+        """The cloud ("aws", "gcp") an account belongs to."""
+        return self._accounts[account_id].cloud
+
     def __contains__(self, resource_id: object) -> bool:
         return resource_id in self._account_of
 

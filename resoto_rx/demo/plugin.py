@@ -70,11 +70,14 @@ class DemoCloud:
         if self._last_collect_at is not None and now > self._last_collect_at:
             self.cloud.tick((now - self._last_collect_at).total_seconds() / 3600)
         self._last_collect_at = now
+        # One progress part per account, as Resoto's collectors report them: 0/1 until collected.
         accounts = self.cloud.account_ids()
+        for account in accounts:
+            call.progress(account, 0, 1, path=[self.cloud.cloud_of(account)])
         inventories = []
-        for index, account in enumerate(accounts):
+        for account in accounts:
             inventories.append(self.cloud.collect_account(account))
-            call.progress(account, index + 1, len(accounts), path=[inventories[-1].cloud])
+            call.progress(account, 1, 1, path=[inventories[-1].cloud])
         # The merge runs after the collector answered, as resotocore merges uploaded graphs in the
         # background: `wait_for_graph_merged` holds the workflow until it is done.
         merges = self.runner.merges

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from reactivex.testing import TestScheduler
 
-from resoto_rx import EventBus, Message
+from resoto_rx import ActionProgress, EventBus, Message
 from resoto_rx.demo import SimulatedCloud
 from resoto_rx.demo.plugin import DemoCloud
 from resoto_rx.workflows import TaskRunner, TaskStatus
@@ -52,10 +52,13 @@ def test_collect_waits_for_the_graph_merge_before_merge_outer_edges(world: World
 def test_collect_reports_progress_per_account(world: World) -> None:
     world.runner.run("collect")
     world.scheduler.advance_by(0.001)
-    progress = [m for m in world.messages if m.kind == "action_progress"]
+    progress = [m.progress for m in world.messages if isinstance(m, ActionProgress)]
     accounts = world.demo.cloud.account_ids()
-    assert [p.progress["name"] for p in progress] == accounts  # type: ignore[attr-defined]
-    assert [p.progress["current"] for p in progress] == list(range(1, len(accounts) + 1))  # type: ignore[attr-defined]
+    assert [(p["name"], p["current"], p["total"]) for p in progress] == [
+        *((a, 0, 1) for a in accounts),
+        *((a, 1, 1) for a in accounts),
+    ]
+    assert {p["path"][0] for p in progress} == {"aws", "gcp"}
 
 
 def test_cleanup_plans_only_until_enabled_then_deletes_in_dependency_order(world: World) -> None:
