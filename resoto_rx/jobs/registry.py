@@ -27,7 +27,7 @@ from resoto_rx.jobs.shell import run_shell
 from resoto_rx.messages import Event, Message
 from resoto_rx.store import SQLiteStore
 from resoto_rx.workflows.model import EventTrigger, TimeTrigger
-from resoto_rx.workflows.runner import TaskRun, TaskRunner
+from resoto_rx.workflows.runner import TaskRun, TaskRunner, about_own_run
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -288,7 +288,7 @@ class JobRegistry:
             if not subscribing and self._jobs.get(job.id) is job:
                 self._subscribe_chain(job)
 
-        source = self._trigger_stream(job.trigger).pipe(*job.body.operators)
+        source = self._trigger_stream(job.id, job.trigger).pipe(*job.body.operators)
 
         def on_next(item: Any) -> None:
             self.runner.run(job.id, reason=reason, trigger=item)
@@ -302,9 +302,13 @@ class JobRegistry:
         if self._jobs.get(job.id) is job:
             self._chains[job.id] = subscription
 
-    def _trigger_stream(self, trigger: EventTrigger | TimeTrigger | None) -> Observable[Any]:
+    def _trigger_stream(self, job_id: str, trigger: EventTrigger | TimeTrigger | None) -> Observable[Any]:
         if isinstance(trigger, EventTrigger):
-            return self.bus.listen(trigger.message_type).pipe(ops.filter(lambda m: _is_match(trigger, m)))
+
+            def relevant(message: Message) -> bool:
+                return _is_match(trigger, message) and not about_own_run(job_id, message)
+
+            return self.bus.listen(trigger.message_type).pipe(ops.filter(relevant))
         if isinstance(trigger, TimeTrigger):
             return cron_ticks(trigger, self.runner.scheduler)
         return reactivex.never()

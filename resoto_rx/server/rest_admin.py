@@ -136,10 +136,12 @@ class JobActionHandler(_JobAccess):
         if self.verb == "run":
             task = jobs.run(job_id)
             self.reply(task.summary() if task is not None else {"job": job_id, "skipped": True}, 202)
-        elif self.verb == "activate":
-            self.reply(jobs.activate(job_id).to_json())
         else:
-            self.reply(jobs.deactivate(job_id).to_json())
+            change = jobs.activate if self.verb == "activate" else jobs.deactivate
+            try:
+                self.reply(change(job_id).to_json())
+            except WorkflowDefinitionError as err:  # e.g. a job without a trigger has nothing to (de)activate
+                self.fail(400, str(err))
 
 
 class JobRunHandler(JobActionHandler):

@@ -305,7 +305,7 @@ class TaskRunner:
             return
         started: set[str] = set()
         for workflow_id, trigger in triggers:
-            if workflow_id not in started and trigger.matches(message):
+            if workflow_id not in started and trigger.matches(message) and not about_own_run(workflow_id, message):
                 started.add(workflow_id)
                 self._triggered(workflow_id, "event", message, f"event:{message.id}")
 
@@ -397,6 +397,20 @@ class TaskRunner:
         self._schedules.clear()
         self._triggers.dispose()
         self._ended.on_completed()
+
+
+def about_own_run(workflow_id: str, message: Message) -> bool:
+    """True for the bookkeeping events of a run of ``workflow_id`` itself (task_started, progress, error,
+    task_end). A workflow or job triggered by, say, every ``task_end`` must not be triggered by the end
+    of its own run: each run would start the next one, forever."""
+    data = message.data
+    if message.message_type == CoreEvent.TASK_STARTED:
+        return data.get("task") == workflow_id
+    if message.message_type == CoreEvent.TASK_END:
+        return data.get("descriptor_id") == workflow_id
+    if message.message_type in (CoreEvent.PROGRESS, CoreEvent.ERROR):
+        return data.get("workflow") == workflow_id
+    return False
 
 
 def _not_failed(step_run: StepRun) -> bool:

@@ -106,3 +106,16 @@ def test_chain_over_cron_ticks(h: Jobs) -> None:
     h.advance(41 * 60)
     assert [[t.minute for t in pair] for pair in seen] == [[10, 20], [30, 40]]
     assert h.jobs.history("ticks")["reason"].tolist() == ["time", "time"]
+
+
+def test_jobs_on_task_end_are_not_triggered_by_their_own_runs(h: Jobs) -> None:
+    seen: list[Any] = []
+    h.jobs.add(Job("after_any_chain", RxChain(into=seen), EventTrigger("task_end")))
+    h.bus.emit("task_end", {"task_id": "t1", "descriptor_id": "somebody_else", "success": True})
+    h.jobs.add(Job("after_any_call", lambda message: None, EventTrigger("task_end", {"descriptor_id": "x"})))
+    h.jobs.add(Job("x", lambda message: None))
+    h.jobs.run("x")
+    runs = h.jobs.history()["job"].tolist()
+    # after_any_chain: once for somebody_else, once for x, once for after_any_call - never for itself
+    assert sorted(runs) == ["after_any_call", "after_any_chain", "after_any_chain", "after_any_chain", "x"]
+    assert len(seen) == 3

@@ -134,6 +134,10 @@ async def test_job_endpoints(server: ResotoServer, core: ResotoRx) -> None:
     assert (await asyncio.wait_for(core.runner.wait(task), WAIT)).status.value == "done"
     changed = await fetch(server.url + "/job/hello", "PUT", orjson.dumps({"command": "echo bye"}))
     assert body_json(changed)["command"] == "echo bye"
+    manual = {"id": "manual", "command": "echo hi"}  # no trigger: nothing to activate
+    assert (await fetch(server.url + "/jobs", "POST", orjson.dumps(manual))).code == 201
+    refused = await fetch(server.url + "/job/manual/activate", "POST")
+    assert refused.code == 400 and "manual" in body_json(refused)["error"]
     bad = await fetch(server.url + "/jobs", "POST", b'{"id": "x", "command": "a", "colour": "red"}')
     assert bad.code == 400 and "unknown keys ['colour']" in body_json(bad)["error"]
     assert (await fetch(server.url + "/job/hello", "DELETE")).code == 204

@@ -391,3 +391,12 @@ def test_pending_actions_for_a_subscriber(engine: Engine) -> None:
     assert [(a.message_type, a.task, a.step) for a in pending] == [("collect", run.id, "collect")]
     engine.answer(ActionDone, engine.last_action("collect"), "worker")
     assert engine.runner.pending_actions_for("worker") == []
+
+
+def test_a_workflow_triggered_by_task_end_is_not_triggered_by_its_own_end() -> None:
+    wf = Workflow("after_any", [Step("s", EmitEvent("noted"))], [EventTrigger("task_end")])
+    e = Engine([wf, Workflow("other", [Step("s", EmitEvent("x"))])])
+    e.runner.run("other")
+    # other's end starts after_any once; after_any's own end does not start it again
+    assert [t.workflow.id for t in e.runner.finished] == ["other", "after_any"]
+    assert len(e.events("task_end")) == 2
