@@ -14,11 +14,9 @@ handler for each action and answers ``action_done`` / ``action_error`` (and prog
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
@@ -30,8 +28,9 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
-from resoto_rx.codec import MessageFormatError, decode, encode, utc_iso
-from resoto_rx.messages import Action, ActionAbort, Event, Message
+from resoto_rx.codec import MessageFormatError, decode, encode
+from resoto_rx.messages import Event, Message
+from resoto_rx.workflows.worker import ActionHandler, ActionPerformer
 
 log = logging.getLogger(__name__)
 
@@ -63,38 +62,6 @@ class Backoff:
 
     def reset(self) -> None:
         self.delay = self.first
-
-
-class RemoteActionCall:
-    """What a remote worker's handler gets: the action, and ways to report progress and infos."""
-
-    def __init__(self, bus: RemoteBus, action: Action, subscriber_id: str) -> None:
-        self.bus, self.action, self.subscriber_id = bus, action, subscriber_id
-        self._send: Callable[[Mapping[str, Any]], None] = lambda _: None
-
-    @property
-    def task(self) -> str:
-        return self.action.task
-
-    @property
-    def step(self) -> str:
-        return self.action.step
-
-    def progress(self, name: str, current: int, total: int, path: Sequence[str] = ()) -> None:
-        """Report ``current`` of ``total`` done for ``name`` (under ``path``)."""
-        progress = {"kind": "progress", "name": name, "path": list(path), "current": current, "total": total}
-        self._reply("action_progress", {"progress": progress, "at": utc_iso(datetime.now(UTC))})
-
-    def info(self, message: str, level: str = "info") -> None:
-        """Report something at ``level`` info, warning or error."""
-        self._reply("action_info", {"level": level, "message": message})
-
-    def _reply(self, kind: str, extra: Mapping[str, Any]) -> None:
-        data = {"task": self.task, "step": self.step, **extra}
-        self._send({"kind": kind, "message_type": self.action.message_type, "data": data})
-
-
-ActionHandler = Callable[[RemoteActionCall], Any] | Callable[[RemoteActionCall], Awaitable[Any]]
 
 
 class RemoteBus:
@@ -282,10 +249,14 @@ class _RemoteWorker:
     ) -> None:
         self.bus, self.message_type, self.handler, self.subscriber_id = bus, message_type, handler, subscriber_id
         self.wait, self.timeout = wait, timeout
-        self.running: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        self.performer = ActionPerformer(handler, subscriber_id, self.send)
         self.ws: WebSocketClientConnection | None = None
         self.stopped = False
-        self.handled = 0
+
+    @property
+    def handled(self) -> int:
+        """How many actions the handler was called for."""
+        return self.performer.performed
 
     async def run(self) -> None:
         backoff = Backoff(self.bus.backoff.first, self.bus.backoff.maximum)
@@ -314,19 +285,19 @@ class _RemoteWorker:
 
     def stop(self) -> None:
         self.stopped = True
-        for task in self.running.values():
-            task.cancel()
+        self.performer.cancel_all()
         if self.ws is not None:
             self.ws.close()
 
-    def send(self, obj: Mapping[str, Any]) -> None:
+    def send(self, message: Message) -> None:
+        """A reply (done, error, progress, info) to the server; the server sets its subscriber_id."""
         if self.ws is None:
-            log.warning("worker %s is disconnected: reply %s lost", self.subscriber_id, obj.get("kind"))
+            log.warning("worker %s is disconnected: reply %s lost", self.subscriber_id, message.kind)
             return
         try:
-            self.ws.write_message(orjson.dumps(obj).decode())
+            self.ws.write_message(encode(message).decode())
         except WebSocketClosedError:
-            log.warning("worker %s is disconnected: reply %s lost", self.subscriber_id, obj.get("kind"))
+            log.warning("worker %s is disconnected: reply %s lost", self.subscriber_id, message.kind)
 
     def _on_frame(self, frame: str | bytes) -> None:
         try:
@@ -334,40 +305,7 @@ class _RemoteWorker:
         except MessageFormatError as err:
             log.warning("worker %s ignored a frame: %s", self.subscriber_id, err)
             return
-        if isinstance(message, ActionAbort):
-            if (task := self.running.pop((message.task, message.step), None)) is not None:
-                task.cancel()
-        elif isinstance(message, Action):
-            self._perform(message)
-
-    def _perform(self, action: Action) -> None:
-        call = RemoteActionCall(self.bus, action, self.subscriber_id)
-        call._send = self.send
-        self.handled += 1
-        try:
-            result = self.handler(call)
-        except Exception as err:  # noqa: BLE001  (the error is the answer)
-            self._answer(action, err)
-            return
-        if not inspect.isawaitable(result):
-            self._answer(action, None)
-            return
-        key = (action.task, action.step)
-        self.running[key] = task = asyncio.ensure_future(result)
-
-        def done(finished: asyncio.Future[Any]) -> None:
-            self.running.pop(key, None)
-            if not finished.cancelled():
-                self._answer(action, finished.exception())
-
-        task.add_done_callback(done)
-
-    def _answer(self, action: Action, error: BaseException | None) -> None:
-        data: dict[str, Any] = {"task": action.task, "step": action.step}
-        if error is not None:
-            data["error"] = f"{type(error).__name__}: {error}"
-        kind = "action_done" if error is None else "action_error"
-        self.send({"kind": kind, "message_type": action.message_type, "data": data})
+        self.performer.on_message(message)
 
 
 def connect(url: str, show: Sequence[str] | None = None, psk: str | None = None, since: int | None = None) -> RemoteBus:

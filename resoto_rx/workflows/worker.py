@@ -19,19 +19,22 @@ from reactivex import abc
 from reactivex.disposable import CompositeDisposable, Disposable
 
 from resoto_rx.bus import EventBus
-from resoto_rx.messages import Action, ActionAbort, ActionDone, ActionError, ActionInfo, ActionProgress, Message
+from resoto_rx.messages import Action, ActionAbort, ActionInfo, ActionProgress, Message
 from resoto_rx.workflows.subscribers import DEFAULT_SUBSCRIPTION_TIMEOUT, SubscriberRegistry
 
 log = logging.getLogger(__name__)
 
 
 class ActionCall:
-    """What a handler gets: the action, and ways to report progress and information about it."""
+    """What a handler gets: the action, and ways to report progress and information about it.
 
-    def __init__(self, bus: EventBus, action: Action, subscriber_id: str) -> None:
-        self.bus = bus
+    ``send`` carries the reports: ``bus.emit`` in process, a websocket frame for a remote worker.
+    """
+
+    def __init__(self, action: Action, subscriber_id: str, send: Callable[[Message], None]) -> None:
         self.action = action
         self.subscriber_id = subscriber_id
+        self._send = send
 
     @property
     def task(self) -> str:
@@ -46,7 +49,7 @@ class ActionCall:
         payload: dict[str, Any] = {"kind": "progress", "name": name, "current": current, "total": total}
         if path:
             payload["path"] = list(path)
-        self.bus.emit(
+        self._send(
             ActionProgress(
                 self.action.message_type,
                 task=self.task,
@@ -58,7 +61,7 @@ class ActionCall:
 
     def info(self, message: str, level: str = "info") -> None:
         """Report something about this action; ``level`` is info, warning or error."""
-        self.bus.emit(
+        self._send(
             ActionInfo(
                 self.action.message_type,
                 task=self.task,
@@ -73,6 +76,67 @@ class ActionCall:
 ActionHandler = Callable[[ActionCall], Any] | Callable[[ActionCall], Awaitable[Any]]
 
 
+class ActionPerformer:
+    """Runs ``handler`` for each action and answers it: ``action_done`` when it returns, ``action_error``
+    when it raises. An awaitable result runs as an asyncio task (on ``loop``, default: the running
+    one) and is cancelled by an ``action_abort`` of its task and step. In-process workers and remote
+    (websocket) workers both use it; only ``send`` differs."""
+
+    def __init__(
+        self,
+        handler: ActionHandler,
+        subscriber_id: str,
+        send: Callable[[Message], None],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.handler = handler
+        self.subscriber_id = subscriber_id
+        self.send = send
+        self.loop = loop
+        self.running: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        self.performed = 0
+
+    def on_message(self, message: Message) -> None:
+        """Feed it the actions (and aborts) meant for this subscriber."""
+        if isinstance(message, ActionAbort):
+            if (task := self.running.pop((message.task, message.step), None)) is not None:
+                task.cancel()
+        elif isinstance(message, Action):
+            self.perform(message)
+
+    def perform(self, action: Action) -> None:
+        self.performed += 1
+        try:
+            result = self.handler(ActionCall(action, self.subscriber_id, self.send))
+        except Exception as err:  # noqa: BLE001  (the error is the answer)
+            log.warning("%s failed on %s: %s", self.subscriber_id, action.message_type, err)
+            self._answer(action, err)
+            return
+        if not inspect.isawaitable(result):
+            self._answer(action, None)
+            return
+        key = (action.task, action.step)
+        self.running[key] = task = asyncio.ensure_future(result, loop=self.loop)
+
+        def done(finished: asyncio.Future[Any]) -> None:
+            self.running.pop(key, None)
+            if not finished.cancelled():  # cancelled: aborted, the step is gone and nobody waits
+                self._answer(action, finished.exception())
+
+        task.add_done_callback(done)
+
+    def cancel_all(self) -> None:
+        for task in self.running.values():
+            task.cancel()
+        self.running.clear()
+
+    def _answer(self, action: Action, error: BaseException | None) -> None:
+        if error is None:
+            self.send(action.done(self.subscriber_id))
+        else:
+            self.send(action.error(self.subscriber_id, f"{type(error).__name__}: {error}"))
+
+
 def subscribe_action(
     bus: EventBus,
     registry: SubscriberRegistry,
@@ -84,62 +148,23 @@ def subscribe_action(
 ) -> abc.DisposableBase:
     """Let ``handler`` perform every ``message_type`` action; dispose to unsubscribe."""
     registry.add_subscription(subscriber_id, message_type, wait_for_completion, timeout)
-    running: dict[tuple[str, str], asyncio.Task[Any]] = {}
 
-    def answer(action: Action, error: BaseException | None) -> None:
-        if bus.closed:
-            return
-        if error is None:
-            bus.emit(ActionDone(message_type, task=action.task, step=action.step, subscriber_id=subscriber_id))
-        else:
-            text = f"{type(error).__name__}: {error}"
-            bus.emit(
-                ActionError(message_type, task=action.task, step=action.step, subscriber_id=subscriber_id, error=text)
-            )
+    def emit(message: Message) -> None:
+        if not bus.closed:
+            bus.emit(message)
 
-    def on_message(message: Message) -> None:
-        if isinstance(message, ActionAbort):
-            if (task := running.pop((message.task, message.step), None)) is not None:
-                task.cancel()
-            return
-        if not isinstance(message, Action):
-            return
-        call = ActionCall(bus, message, subscriber_id)
-        try:
-            result = handler(call)
-        except Exception as err:  # noqa: BLE001  (the error is the answer)
-            log.warning("%s failed on %s: %s", subscriber_id, message_type, err)
-            answer(message, err)
-            return
-        if not inspect.isawaitable(result):
-            answer(message, None)
-            return
-        key = (message.task, message.step)
-        running[key] = task = bus.loop.create_task(_awaited(result))
-
-        def done(finished: asyncio.Task[Any]) -> None:
-            running.pop(key, None)
-            if finished.cancelled():
-                return  # aborted: the step is gone, nobody waits for an answer
-            answer(message, finished.exception())
-
-        task.add_done_callback(done)
+    performer = ActionPerformer(handler, subscriber_id, emit, bus.loop)
 
     # A shared transport (Redis) hands each action to one connection of this subscriber id and
     # redelivers it when unanswered; in-process every listener gets every action.
     actions_for = getattr(bus.transport, "actions_for", None)
     seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
     source = actions_for(subscriber_id, message_type, seconds) if actions_for else bus.listen(message_type)
-    subscription = source.subscribe(on_message)
+    subscription = source.subscribe(performer.on_message)
 
     def unsubscribe() -> None:
         subscription.dispose()
-        for task in running.values():
-            task.cancel()
+        performer.cancel_all()
         registry.remove_subscription(subscriber_id, message_type)
 
     return CompositeDisposable(Disposable(unsubscribe))
-
-
-async def _awaited(result: Awaitable[Any]) -> Any:
-    return await result

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from resoto_rx import connect
 from resoto_rx.app import ResotoRx
-from resoto_rx.client import Backoff, RemoteActionCall, RemoteBus, base_urls
+from resoto_rx.client import Backoff, RemoteBus, base_urls
 from resoto_rx.messages import Message
 from resoto_rx.server import ResotoServer, ServerSettings
+from resoto_rx.workflows import ActionCall
 from tests.server.conftest import WAIT, Serve
 
 
@@ -36,7 +37,7 @@ async def test_listen_and_emit_like_the_embedded_bus(server: ResotoServer) -> No
 async def test_remote_worker_performs_actions_and_reports(server: ResotoServer, core: ResotoRx) -> None:
     calls: list[str] = []
 
-    async def collect(call: RemoteActionCall) -> None:
+    async def collect(call: ActionCall) -> None:
         call.progress("account-1", 1, 2, ["aws"])
         call.info("collecting")
         calls.append(call.task)
@@ -59,7 +60,7 @@ async def test_remote_worker_performs_actions_and_reports(server: ResotoServer, 
 
 
 async def test_failing_handler_answers_action_error(server: ResotoServer, core: ResotoRx) -> None:
-    def broken(call: RemoteActionCall) -> None:
+    def broken(call: ActionCall) -> None:
         raise RuntimeError("disk full")
 
     async with RemoteBus(server.url, show=["nothing"]) as bus:
