@@ -64,18 +64,23 @@ class EmitEvent:
 
 
 @dataclass(frozen=True)
-class WaitForEvent:
-    """Wait until an event ``message_type`` arrives whose data holds every key of ``filter_data``."""
+class EventMatch:
+    """An event ``message_type`` whose data holds every key of ``filter_data`` with that value."""
 
     message_type: str
     filter_data: Mapping[str, Any] = field(default_factory=FrozenDict)
 
     def __post_init__(self) -> None:
-        _name(self.message_type, "WaitForEvent.message_type")
+        _name(self.message_type, f"{type(self).__name__}.message_type")
         object.__setattr__(self, "filter_data", freeze(self.filter_data))
 
     def matches(self, message: Message) -> bool:
         return matches(message, self.message_type, self.filter_data)
+
+
+@dataclass(frozen=True)
+class WaitForEvent(EventMatch):
+    """Wait until an event ``message_type`` arrives whose data holds every key of ``filter_data``."""
 
 
 @dataclass(frozen=True)
@@ -132,18 +137,8 @@ class Step:
 
 
 @dataclass(frozen=True)
-class EventTrigger:
+class EventTrigger(EventMatch):
     """Start when an event ``message_type`` arrives whose data holds every key of ``filter_data``."""
-
-    message_type: str
-    filter_data: Mapping[str, Any] = field(default_factory=FrozenDict)
-
-    def __post_init__(self) -> None:
-        _name(self.message_type, "EventTrigger.message_type")
-        object.__setattr__(self, "filter_data", freeze(self.filter_data))
-
-    def matches(self, message: Message) -> bool:
-        return matches(message, self.message_type, self.filter_data)
 
 
 @dataclass(frozen=True)
