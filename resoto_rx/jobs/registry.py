@@ -27,7 +27,7 @@ from resoto_rx.jobs.shell import run_shell
 from resoto_rx.messages import Event, Message
 from resoto_rx.store import SQLiteStore
 from resoto_rx.workflows.model import EventTrigger, TimeTrigger
-from resoto_rx.workflows.runner import TaskRun, TaskRunner, about_own_run
+from resoto_rx.workflows.runner import TaskRun, TaskRunner, UnknownWorkflowError, about_own_run
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,11 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class UnknownJobError(KeyError):
-    """No job with that id; the message lists the known ones."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+class UnknownJobError(UnknownWorkflowError):
+    """No job with that id; the message lists the known ones (a job runs as a workflow of its id)."""
 
 
 class ChainFailure(Exception):
