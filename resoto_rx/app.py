@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reactivex import abc
 
@@ -22,6 +23,9 @@ from resoto_rx.demo.plugin import DemoCloud
 from resoto_rx.jobs import JobRegistry
 from resoto_rx.workflows.builtin import DEFAULT_SCHEDULE, builtin_workflows
 from resoto_rx.workflows.runner import TaskRun, TaskRunner
+
+if TYPE_CHECKING:
+    from resoto_rx.backends import RedisBackend, RegistryMirror
 
 DEFAULT_STORE = "resoto_rx.sqlite"
 
@@ -39,7 +43,9 @@ class ResotoRx:
         seed: seed of the simulated cloud.
         scheduler: where time comes from (a ``TestScheduler`` in tests); default: the bus loop.
         redis: ``redis://host:port/db``: join the bus shared through that Redis (the ``redis`` extra);
-            every server on it sees every message, and a triggered workflow runs on one of them.
+            every server on it sees every message, and a triggered workflow runs on one of them;
+            the subscriber registries of all servers are kept equal (``backends/registry.py``).
+            A ``RedisBackend`` may be given instead (to choose its key prefix and options).
         name: this server's name on the shared bus (it resumes from where it stopped after a restart).
 
     Raises:
@@ -54,19 +60,24 @@ class ResotoRx:
         schedule: str | None = DEFAULT_SCHEDULE,
         seed: int = 42,
         scheduler: abc.SchedulerBase | None = None,
-        redis: str | None = None,
+        redis: str | RedisBackend | None = None,
         name: str | None = None,
     ) -> None:
+        self.mirror: RegistryMirror | None = None
+        """Shares this server's subscriber registrations with the other servers (only with ``redis``)."""
         if redis is None:
             self.bus = EventBus(history, store=store)
         else:
-            from resoto_rx.backends import RedisBackend  # optional extra: imported only when asked for
+            # optional extra: imported only when asked for
+            from resoto_rx.backends import RedisBackend, RegistryMirror
 
-            backend = RedisBackend(redis, name=name)
+            backend = redis if isinstance(redis, RedisBackend) else RedisBackend(redis, name=name)
             self.bus = EventBus(backend.history(history, store), transport=backend.transport)
         self.runner = TaskRunner(self.bus, scheduler=scheduler, workflows=builtin_workflows(schedule))
         if redis is not None:
             self.runner.may_start = backend.claim
+            # Before the demo's workers register: their registrations are shared too.
+            self.mirror = RegistryMirror(self.bus, self.runner.registry, backend)
         self.demo = DemoCloud(self.runner, SimulatedCloud(seed=seed)) if demo else None
         # Config first: the binding takes the built-in workflows' schedules as defaults, before any job exists.
         self.config = ConfigService(self.bus, self.bus.store)
@@ -85,6 +96,9 @@ class ResotoRx:
 
     def close(self) -> None:
         """Stop running tasks, commit the store, complete every stream."""
+        if self.mirror is not None:
+            # First: the unsubscribes of a shutdown are not a worker leaving (other servers may serve it).
+            self.mirror.close()
         if self.demo is not None:
             self.demo.close()
         self.jobs.close()

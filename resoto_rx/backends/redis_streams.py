@@ -7,6 +7,7 @@ One :class:`RedisBackend` serves one bus (one server). Keys, all under ``prefix`
                                          (one group per subscriber id, see actions.py)
     {prefix}:cursor:{name}               the last entry a named server has processed
     {prefix}:runclaim:{workflow}:{key}   who started the run of a trigger (SET NX PX)
+    {prefix}:subscribers                 subscriber id -> its last ``subscriber-changed`` (registry.py)
 
 An entry holds the wire parts of a message: ``kind``, ``message_type``, ``data`` (the JSON the bus
 encoded once at emit time) and ``at`` (the emitter's epoch time); an action entry also ``ref``, the
@@ -134,6 +135,10 @@ class RedisBackend:
 
     def action_stream(self, message_type: str) -> str:
         return f"{self.prefix}:actions:{message_type}"
+
+    @property
+    def subscribers_key(self) -> str:
+        return f"{self.prefix}:subscribers"
 
     @property
     def cursor_key(self) -> str | None:

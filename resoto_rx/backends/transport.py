@@ -19,6 +19,7 @@ import logging
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,8 @@ return id
 """
 
 Outgoing = tuple[str, str, bytes, str]  # kind, message_type, encoded data, at (epoch seconds as text)
+ScriptArgs = Callable[[bytes], tuple[list[str], list[Any]]]
+"""Encoded data -> (further keys, further args) of a script registered with ``write_with``."""
 
 
 class RedisStreamsTransport:
@@ -73,6 +76,7 @@ class RedisStreamsTransport:
         self._background: set[asyncio.Task[Any]] = set()
         self._saving = False
         self._loops: set[asyncio.Task[None]] = set()
+        self._scripted: dict[str, tuple[str, ScriptArgs]] = {}
         loop = bus.loop
         self._writer = loop.create_task(self._write_loop(), name="resoto-rx redis writer")
         self._reader = loop.create_task(self._read_loop(), name="resoto-rx redis reader")
@@ -98,6 +102,14 @@ class RedisStreamsTransport:
             return
         self._outbox.append((message.kind, message.message_type, encoded, repr(time.time())))
         self._wake.set()
+
+    def write_with(self, message_type: str, script: str, args: ScriptArgs) -> None:
+        """Add every ``message_type`` event with a Lua ``script`` rather than a plain XADD, so one more
+        key changes atomically with (and in the order of) the stream entry; registry.py keeps the
+        subscriber snapshot this way. The script gets ``KEYS = [stream, *keys]`` and
+        ``ARGV = [maxlen, kind, message_type, data, at, *args]`` with ``keys, args = args(data)``,
+        must XADD those fields to ``KEYS[1]`` and return the entry id."""
+        self._scripted[message_type] = (script, args)
 
     async def _write_loop(self) -> None:
         while not self._closed or self._outbox:
@@ -126,6 +138,10 @@ class RedisStreamsTransport:
                 if kind == "action":
                     keys_and_args = (stream, backend.action_stream(message_type), backend.maxlen, backend.action_maxlen)
                     pipe.eval(_XADD_ACTION, 2, *keys_and_args, kind, message_type, data, at)
+                elif (scripted := self._scripted.get(message_type)) is not None:
+                    script, script_args = scripted
+                    keys, args = script_args(data)
+                    pipe.eval(script, 1 + len(keys), stream, *keys, backend.maxlen, kind, message_type, data, at, *args)
                 else:
                     fields: dict[Any, Any] = {"kind": kind, "message_type": message_type, "data": data, "at": at}
                     pipe.xadd(stream, fields, maxlen=backend.maxlen, approximate=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from reactivex import abc
+from reactivex import Observable
+from reactivex.disposable import CompositeDisposable
 
 from resoto_rx.bus import EventBus
 from resoto_rx.messages import Message
@@ -32,6 +33,8 @@ class ListenerSession:
         message_types: the types to deliver; empty: everything.
         accept: further filter (e.g. only actions on a subscriber connection).
         on_completed: called when the bus closes.
+        extra: further messages to deliver, not filtered by ``message_types`` or ``accept`` (a shared
+            transport's actions for a subscriber, handed to this connection alone).
     """
 
     def __init__(
@@ -43,6 +46,7 @@ class ListenerSession:
         message_types: Sequence[str] = (),
         accept: Callable[[Message], bool] | None = None,
         on_completed: Callable[[], None] | None = None,
+        extra: Observable[Message] | None = None,
     ) -> None:
         self.bus = bus
         self.channel = channel
@@ -52,9 +56,10 @@ class ListenerSession:
         self._types = frozenset(self.message_types)
         self._accept = accept
         self._on_completed = on_completed
+        self._extra = extra
         self._buffer: list[Message] | None = None
         self._replayed_up_to = 0
-        self._subscription: abc.DisposableBase | None = None
+        self._subscription: CompositeDisposable | None = None
         self.stopped = False
 
     def wants(self, message: Message) -> bool:
@@ -65,9 +70,10 @@ class ListenerSession:
     async def start(self, initial: Sequence[Message] = (), since: int | None = None, chunk: int = 500) -> None:
         """Subscribe, send ``initial``, replay history after ``since``, then go live."""
         self._buffer = []
-        self._subscription = self.bus.listen(*self.message_types, subscriber_id=self.listener_id).subscribe(
-            on_next=self._live, on_completed=self._completed
-        )
+        live = self.bus.listen(*self.message_types, subscriber_id=self.listener_id)
+        self._subscription = CompositeDisposable(live.subscribe(on_next=self._live, on_completed=self._completed))
+        if self._extra is not None:
+            self._subscription.add(self._extra.subscribe(on_next=self._pass))
         target = self.bus.last_id
         for message in initial:
             self._send(message)
@@ -93,7 +99,11 @@ class ListenerSession:
             await self.channel.drain()
 
     def _live(self, message: Message) -> None:
-        if not self.wants(message):
+        if self.wants(message):
+            self._pass(message)
+
+    def _pass(self, message: Message) -> None:
+        if self.stopped:
             return
         if self._buffer is not None:
             self._buffer.append(message)
@@ -107,7 +117,7 @@ class ListenerSession:
             self.stop()
 
     def _completed(self) -> None:
-        self._subscription = None  # the bus has let go already
+        # The bus has let go already (disposing that part is a no-op); ``extra`` still needs disposing.
         self.stop()
         if self._on_completed is not None:
             self._on_completed()

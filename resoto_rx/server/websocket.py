@@ -12,6 +12,7 @@ import logging
 import uuid
 from typing import Any
 
+import reactivex
 from tornado.web import HTTPError
 from tornado.websocket import WebSocketHandler
 
@@ -218,8 +219,16 @@ def _for_subscriber(message: Message) -> bool:
     return message.kind in _HANDLE_KINDS  # not other subscribers' replies, which share the message_type
 
 
+def _events_only(message: Message) -> bool:
+    return message.kind == "event"  # actions and aborts come through the consumer group
+
+
 class SubscriberSocket(BusSocket):
-    """``GET /subscriber/{id}/handle``: pending actions for ``id`` first, then its subscribed types live."""
+    """``GET /subscriber/{id}/handle``: pending actions for ``id`` first, then its subscribed types live.
+
+    On a shared bus the actions come through ``id``'s consumer groups instead (one connection each,
+    redelivered when unanswered); a second connection of ``id`` is refused on the same server only.
+    """
 
     _claimed = False
 
@@ -242,8 +251,21 @@ class SubscriberSocket(BusSocket):
     async def start_session(self) -> None:
         subscriber = self.ctx.runner.registry.get(self.listener_id)
         types = list(subscriber.subscriptions) if subscriber is not None else []
-        pending = self.ctx.runner.pending_actions_for(self.listener_id)
-        await self.new_session(types, accept=_for_subscriber).start(initial=pending)
+        actions_for = getattr(self.ctx.bus.transport, "actions_for", None)
+        if actions_for is None or subscriber is None:
+            pending = self.ctx.runner.pending_actions_for(self.listener_id)
+            await self.new_session(types, accept=_for_subscriber).start(initial=pending)
+            return
+        # A shared bus (Redis): the actions come through the subscriber's consumer groups, so each goes
+        # to one connection of this id on any server and an unanswered one goes to another after the
+        # subscription's timeout; aborts come with them. The groups hold the actions sent since the
+        # registration, so no pending list is sent first (this server's alone would be incomplete, and
+        # doubled by the group). Events of the subscribed types still come from the bus.
+        actions = [
+            actions_for(self.listener_id, message_type, subscription.timeout.total_seconds())
+            for message_type, subscription in subscriber.subscriptions.items()
+        ]
+        await self.new_session(types, accept=_events_only, extra=reactivex.merge(*actions)).start()
 
     def on_finish(self) -> None:
         if self.get_status() != 101:  # the upgrade failed: no on_close will follow

@@ -42,9 +42,12 @@ class Subscription:
             raise SubscriptionError(f"wait_for_completion must be true or false, got {self.wait_for_completion!r}")
 
     def to_json(self) -> Json:
+        seconds = self.timeout.total_seconds()
         return {
             "message_type": self.message_type,
-            "timeout": int(self.timeout.total_seconds()),
+            # Whole seconds as resotocore sends them; a fraction is kept (a mirrored registry must not
+            # turn 0.5 s into 0, which would make every action look abandoned at once).
+            "timeout": int(seconds) if seconds.is_integer() else seconds,
             "wait_for_completion": self.wait_for_completion,
         }
 
@@ -63,10 +66,14 @@ class Subscriber:
 
 @dataclass(frozen=True)
 class RegistryChange:
-    """A subscriber was changed (``subscriber`` is its new state) or removed (``subscriber`` is None)."""
+    """A subscriber was changed (``subscriber`` is its new state) or removed (``subscriber`` is None).
+
+    ``origin`` is None for a change made here, else the server it was mirrored from (see :meth:`apply`).
+    """
 
     subscriber_id: str
     subscriber: Subscriber | None
+    origin: str | None = None
 
 
 class SubscriberRegistry:
@@ -137,6 +144,24 @@ class SubscriberRegistry:
             self._changes.on_next(RegistryChange(subscriber_id, None))
         return removed
 
+    def apply(self, change: RegistryChange) -> None:
+        """Take over a change made elsewhere (a registry mirrored over a shared bus).
+
+        It is published on ``changes`` like a local one, so running steps react to it; a mirror tells
+        the two apart by ``change.origin`` and does not send it back (no echo loops).
+        """
+        if change.origin is None:
+            raise ValueError(f"a mirrored change needs its origin, got {change!r}")
+        if change.subscriber is None:
+            if self._by_id.pop(change.subscriber_id, None) is not None:
+                self._changes.on_next(change)
+            return
+        if change.subscriber.id != change.subscriber_id:
+            raise ValueError(f"change of {change.subscriber_id!r} carries subscriber {change.subscriber.id!r}")
+        if self._by_id.get(change.subscriber_id) != change.subscriber:
+            self._by_id[change.subscriber_id] = change.subscriber
+            self._changes.on_next(change)
+
     def _set(self, subscriber: Subscriber) -> Subscriber:
         self._by_id[subscriber.id] = subscriber
         self._changes.on_next(RegistryChange(subscriber.id, subscriber))
@@ -149,6 +174,15 @@ def subscription_from_json(message_type: str, obj: Mapping[str, Any]) -> Subscri
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
         raise SubscriptionError(f"timeout must be a number of seconds, got {timeout!r}")
     return Subscription(message_type, obj.get("wait_for_completion", True), timedelta(seconds=timeout))
+
+
+def subscriber_from_json(obj: Mapping[str, Any]) -> Subscriber:
+    """A subscriber from the JSON of :meth:`Subscriber.to_json`; SubscriptionError names what is wrong."""
+    subscriptions = obj.get("subscriptions", {})
+    if not isinstance(subscriptions, Mapping) or not all(isinstance(v, Mapping) for v in subscriptions.values()):
+        raise SubscriptionError(f"subscriptions must map message types to objects, got {subscriptions!r}")
+    by_type = {t: subscription_from_json(t, v) for t, v in subscriptions.items()}
+    return Subscriber(_check_id(obj.get("id")), FrozenDict(by_type))
 
 
 def _check_id(subscriber_id: object) -> str:

@@ -32,7 +32,7 @@ async def test_each_action_goes_to_one_connection_and_is_acknowledged_across_ser
 ) -> None:
     engine, worker_a, worker_b = make_server(name="engine"), make_server(name="a"), make_server(name="b")
     runner = TaskRunner(engine, workflows=[_workflow()])
-    # The engine's registry knows the worker (the registry is per server; see the report's open points).
+    # These buses have no RegistryMirror (a bare transport), so the engine registers the worker itself.
     runner.registry.add_subscription("collector", "work", timeout=timedelta(seconds=30))
     calls: list[tuple[str, str]] = []
     for name, bus in (("a", worker_a), ("b", worker_b)):
