@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import fanout, history, jobs, notebook, server, store
+from benchmarks import fanout, history, jobs, notebook, server, store, workflows
 from benchmarks import redis as redis_streams
 from benchmarks.common import Result
 
@@ -26,6 +26,7 @@ SECTIONS: dict[str, Callable[[bool], list[Result]]] = {
     "fanout": fanout.run,
     "history": history.run,
     "store": store.run,
+    "workflows": workflows.run,
     "jobs": jobs.run,
     "server": server.run,
     "notebook": notebook.run,

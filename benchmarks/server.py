@@ -205,10 +205,20 @@ def _throughput(quick: bool) -> list[Result]:
 
 def _latency(quick: bool) -> list[Result]:
     events = 1_000 if quick else 10_000
-    print(f"\n== {SECTION}: emit-to-receive latency, 1,000 events/s to 10 clients, {events} events ==")
+    repeats = 1 if quick else 3
+    print(
+        f"\n== {SECTION}: emit-to-receive latency, 1,000 events/s to 10 clients, {events} events,"
+        f" the run with the lowest p99 of {repeats} (peers interleaved) =="
+    )
+    best: dict[str, dict[str, Any]] = {}
+    for _ in range(repeats):  # a noisy neighbour can spoil one run's tail for every peer alike
+        for name in PEERS:
+            _, stats = asyncio.run(deliver(PEER_TYPES[name](), 10, events, "latency", rate=1_000))
+            if name not in best or stats["p99_ms"] < best[name]["p99_ms"]:
+                best[name] = stats
     results = []
     for name in PEERS:
-        _, stats = asyncio.run(deliver(PEER_TYPES[name](), 10, events, "latency", rate=1_000))
+        stats = best[name]
         print(f"  {name:<11} p50 {stats['p50_ms']:.2f} ms  p99 {stats['p99_ms']:.2f} ms")
         if name == "resoto_rx":
             results.append(Result(SECTION, "resoto_rx latency p50", stats["p50_ms"], "ms"))
