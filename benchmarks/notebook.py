@@ -71,16 +71,6 @@ def _running_task(bus: EventBus, scheduler: abc.SchedulerBase | None) -> tuple[T
     return runner, task.id
 
 
-def _max_per_second(view: LiveView) -> int:
-    times = [t.timestamp() for t in view.redraw_times]
-    most, first = 0, 0
-    for last, t in enumerate(times):
-        while times[first] <= t - 1.0:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
-
-
 def virtual_burst(seconds: int) -> dict[str, tuple[int, int]]:
     """``{widget: (max redraws in any 1 s window, total redraws)}`` for RATE events/s during ``seconds``."""
     loop = asyncio.new_event_loop()
@@ -93,7 +83,7 @@ def virtual_burst(seconds: int) -> dict[str, tuple[int, int]]:
         for i, message in enumerate(_messages(task, RATE * seconds)):
             scheduler.schedule_absolute(start + i / RATE, lambda *_, m=message: bus.emit(m))
         scheduler.advance_to(start + seconds + 1.0)
-        return {name: (_max_per_second(v), v.updates) for name, v in views.items()}
+        return {name: (v.max_redraws_per_second(), v.updates) for name, v in views.items()}
     finally:
         bus.close()
         loop.close()

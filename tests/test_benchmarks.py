@@ -24,7 +24,8 @@ def test_quick_benchmarks_run_every_section() -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
-    for section in ("== fanout", "== history", "== store", "== summary"):
+    sections = ("fanout", "history", "store", "workflows", "jobs", "server", "notebook", "redis", "summary")
+    for section in (f"== {name}" for name in sections):
         assert section in out, f"{section!r} missing from:\n{out}"
     for figure in ("EventBus/Subject, 10 sub", "to_frame speed-up", "kill -9: committed rows lost"):
         assert figure in out

@@ -92,6 +92,16 @@ class LiveView:
             if not waiter.done():
                 waiter.set_result(None)
 
+    def max_redraws_per_second(self) -> int:
+        """The most redraws within any one-second window (half-open) of the recorded redraw times."""
+        times = [t.timestamp() for t in self.redraw_times]
+        most, first = 0, 0
+        for last, t in enumerate(times):
+            while times[first] <= t - 1.0:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
     def flush(self) -> None:
         """Redraw now if a change is pending (bypasses the throttle: call it by hand, not per event)."""
         if self._dirty:

@@ -44,13 +44,7 @@ def burst() -> Callable[..., None]:
 
 def max_per_second(view: LiveView) -> int:
     """The most redraws of ``view`` within any one-second window (half-open) of its redraw times."""
-    times = [t.timestamp() for t in view.redraw_times]
-    most, first = 0, 0
-    for last, t in enumerate(times):
-        while times[first] <= t - 1.0:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
+    return view.max_redraws_per_second()
 
 
 @pytest.fixture
