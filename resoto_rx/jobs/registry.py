@@ -21,6 +21,7 @@ from reactivex import operators as ops
 from reactivex.disposable import SerialDisposable
 
 from resoto_rx.documents import DocumentTable
+from resoto_rx.frames import typed_frame
 from resoto_rx.jobs.bodies import Emit, FrameView, JobDefinitionError, PythonCall, RxChain, ShellCommand
 from resoto_rx.jobs.model import Job
 from resoto_rx.jobs.shell import run_shell
@@ -148,7 +149,6 @@ class JobRegistry:
 
         The runner keeps its last ``keep_runs`` runs of all workflows and jobs together.
         """
-        import pandas as pd
 
         wanted = set(self._jobs) if job_id is None else {self.show(job_id).id}
         rows = []
@@ -171,13 +171,13 @@ class JobRegistry:
                     "result": execute.result if execute is not None else None,
                 }
             )
-        frame = pd.DataFrame(rows, columns=list(_HISTORY_COLUMNS))
-        for column in ("started_at", "finished_at"):
-            frame[column] = pd.to_datetime(frame[column], utc=True)
-        frame["duration_s"] = frame["duration_s"].astype("float64")
-        frame["job"] = frame["job"].astype("category")
-        frame["status"] = frame["status"].astype("category")
-        return frame
+        return typed_frame(
+            rows,
+            _HISTORY_COLUMNS,
+            times=("started_at", "finished_at"),
+            floats=("duration_s",),
+            categories=("job", "status"),
+        )
 
     async def settle(self) -> None:
         """Wait until every async body started so far has finished (including killed shell commands)."""

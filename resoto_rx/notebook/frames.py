@@ -7,12 +7,13 @@ ordered categories in workflow order (so plots and pivots follow the workflow, n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
 from resoto_rx.bus import EventBus
+from resoto_rx.frames import as_categories
 from resoto_rx.history import History
 from resoto_rx.workflows.runner import TaskRunner
 
@@ -27,14 +28,6 @@ class JobHistory(Protocol):
     """What :func:`job_runs_frame` needs of a job registry (``resoto_rx.jobs.JobRegistry``)."""
 
     def history(self, job_id: str | None = None) -> pd.DataFrame: ...
-
-
-def as_categories(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """``frame`` with the given columns (those present) as categories; returns the same frame."""
-    for column in columns:
-        if column in frame.columns and not isinstance(frame[column].dtype, pd.CategoricalDtype):
-            frame[column] = frame[column].astype("category")
-    return frame
 
 
 def history_frame(
@@ -107,11 +100,7 @@ def step_durations(runner: TaskRunner, workflow: str | None = None) -> pd.DataFr
 
 def job_runs_frame(jobs: JobHistory, job_id: str | None = None) -> pd.DataFrame:
     """The job registry's kept runs (``JobRegistry.history``), times in UTC, labels as categories."""
-    frame = jobs.history(job_id)
-    for column in ("started_at", "finished_at"):
-        if column in frame.columns:
-            frame[column] = pd.to_datetime(frame[column], utc=True)
-    return as_categories(frame, ("job", "status", "reason", "trigger"))
+    return as_categories(jobs.history(job_id), ("reason", "trigger"))  # times and job/status are typed already
 
 
 def resources_frame(demo: DemoCloud) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from reactivex.scheduler.eventloop import AsyncIOScheduler
 from reactivex.subject import Subject
 
 from resoto_rx.bus import EventBus
+from resoto_rx.frames import typed_frame
 from resoto_rx.messages import Action, CoreEvent, Event, Json, Message
 from resoto_rx.workflows.builtin import builtin_workflows
 from resoto_rx.workflows.graph_merge import GraphMergeTracker
@@ -348,19 +349,16 @@ class TaskRunner:
     # ----------------------------------------------------------- history
     def runs_frame(self) -> pd.DataFrame:
         """Finished and running tasks, one row each."""
-        import pandas as pd
-
-        rows = [t.summary() for t in (*self.finished, *self.tasks.values())]
-        frame = pd.DataFrame(rows, columns=list(_SUMMARY_COLUMNS))
-        for column in ("started_at", "finished_at"):
-            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-        frame["workflow"] = frame["workflow"].astype("category")
-        frame["status"] = frame["status"].astype("category")
-        return frame
+        rows = [
+            {**t.summary(), "started_at": t.started_at, "finished_at": t.finished_at}
+            for t in (*self.finished, *self.tasks.values())
+        ]
+        return typed_frame(
+            rows, _SUMMARY_COLUMNS, times=("started_at", "finished_at"), categories=("workflow", "status")
+        )
 
     def steps_frame(self) -> pd.DataFrame:
         """One row per step of every kept run: timing, who was waited for, who answered, errors."""
-        import pandas as pd
 
         rows = []
         for task in (*self.finished, *self.tasks.values()):
@@ -380,13 +378,13 @@ class TaskRunner:
                         "failed": s.failed,
                     }
                 )
-        frame = pd.DataFrame(rows, columns=list(_STEP_COLUMNS))
-        for column in ("started_at", "finished_at"):
-            frame[column] = pd.to_datetime(frame[column], utc=True)
-        frame["duration_s"] = frame["duration_s"].astype("float64")
-        frame["workflow"] = frame["workflow"].astype("category")
-        frame["step"] = frame["step"].astype("category")
-        return frame
+        return typed_frame(
+            rows,
+            _STEP_COLUMNS,
+            times=("started_at", "finished_at"),
+            floats=("duration_s",),
+            categories=("workflow", "step"),
+        )
 
     def close(self) -> None:
         """Stop every running task, every schedule and the trigger subscription."""
