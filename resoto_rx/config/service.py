@@ -21,6 +21,7 @@ from reactivex.disposable import Disposable
 
 from resoto_rx.bus import EventBus
 from resoto_rx.documents import DocumentTable, StoredDocument
+from resoto_rx.errors import UnknownIdError
 from resoto_rx.messages import CoreEvent
 from resoto_rx.store import SQLiteStore
 
@@ -34,11 +35,8 @@ class ConfigError(ValueError):
     """A config document or patch is invalid; the message names the id, the value and what is accepted."""
 
 
-class UnknownConfigError(KeyError):
+class UnknownConfigError(UnknownIdError):
     """No config document with that id; the message lists the known ones."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)

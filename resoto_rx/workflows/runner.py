@@ -25,6 +25,7 @@ from reactivex.scheduler.eventloop import AsyncIOScheduler
 from reactivex.subject import Subject
 
 from resoto_rx.bus import EventBus
+from resoto_rx.errors import UnknownIdError
 from resoto_rx.frames import typed_frame
 from resoto_rx.messages import Action, CoreEvent, Event, Json, Message
 from resoto_rx.workflows.builtin import builtin_workflows
@@ -40,11 +41,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class UnknownWorkflowError(KeyError):
+class UnknownWorkflowError(UnknownIdError):
     """No workflow with that id; the message lists the known ones."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class TaskStatus(Enum):
