@@ -66,6 +66,8 @@ class TaskRun:
     current_step: str | None = None
     error: str | None = None
     steps: list[StepRun] = field(default_factory=list)
+    timing: Json = field(default_factory=dict)
+    """The previous run's step timing, sent with every action of this run (PROTOCOL.md §3)."""
     trigger: Any = None
     """What started this run: the triggering event, the item a reactive job delivered, or None (time, manual)."""
 
@@ -210,6 +212,7 @@ class TaskRunner:
             reason=reason,
             started_at=self.scheduler.now,
             progress=TaskProgress(workflow.id, [s.name for s in workflow.steps]),
+            timing=self.last_timing(workflow.id),  # once per run, not once per action
             trigger=trigger,
         )
         self.tasks[task.id] = task
@@ -293,7 +296,7 @@ class TaskRunner:
                 continue
             waiting = subscriber_id in current.waited_for and subscriber_id not in current.answered
             if isinstance(step.action, PerformAction) and waiting:
-                data = {"timing": self.last_timing(task.workflow.id)}
+                data = {"timing": task.timing}
                 pending.append(Action(step.action.message_type, data, task=task.id, step=step.name))
         return pending
 

@@ -113,7 +113,7 @@ class _StepExecution:
             self.resources.add(self.runner.scheduler.schedule_relative(timeout, lambda *_: self._on_timeout()))
 
         if isinstance(action, PerformAction):
-            data = {"timing": self.runner.last_timing(self.task.workflow.id)}
+            data = {"timing": self.task.timing}
             bus.emit(Action(action.message_type, data, task=self.task.id, step=self.step.name))
             if not self.pending:
                 self._finish()
