@@ -99,12 +99,12 @@ class EventBus:
         loop: asyncio.AbstractEventLoop | None = None,
         transport: Callable[[EventBus], Transport] = InProcessTransport,
     ) -> None:
+        if not isinstance(history, int) and store is not None and history.store is not store:
+            raise ValueError("pass the store either to the History or to the EventBus, not different ones")
         if isinstance(store, str | Path):
-            store = SQLiteStore(store)
+            store = SQLiteStore(store)  # opened only once the arguments are known to be good: it locks the file
         if isinstance(history, int):
             history = History(history, store)
-        elif store is not None and history.store is not store:
-            raise ValueError("pass the store either to the History or to the EventBus, not different ones")
         self.history = history
         self.store = history.store
         if loop is None:

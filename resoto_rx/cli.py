@@ -94,7 +94,8 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
 def _history(args: argparse.Namespace, out: TextIO) -> int:
     import pandas as pd
 
-    with EventBus(History(args.limit, SQLiteStore(args.store))) as bus:
+    # Not exclusive: a server may be writing this store right now.
+    with EventBus(History(args.limit, SQLiteStore(args.store, exclusive=False))) as bus:
         frame = bus.history.to_frame()
     if args.type:
         frame = frame[frame["message_type"].isin(args.type)]

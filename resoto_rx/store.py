@@ -8,9 +8,10 @@ rows of the batch that was still open, never a committed one (PITFALLS.md: 264k 
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 from pathlib import Path
-from typing import TypeAlias
+from typing import IO, TypeAlias
 
 # id, at (epoch seconds), kind, message_type, task, step, subscriber_id, data (JSON text of the wire data)
 Row: TypeAlias = tuple[int, float, str, str, str | None, str | None, str | None, str]
@@ -30,6 +31,28 @@ CREATE TABLE IF NOT EXISTS messages (
 _COLUMNS = "id, at, kind, message_type, task, step, subscriber_id, data"
 
 
+class StoreInUseError(RuntimeError):
+    """Another store already writes this file."""
+
+
+def _lock(path: str) -> IO[bytes]:
+    """An exclusive advisory lock on the database file, held for as long as the returned file is open.
+
+    flock, not SQLite's own fcntl locks (the two do not interact on Linux); a second open of the
+    same file in this process conflicts too, which is what catches a notebook cell run twice.
+    """
+    handle = open(path, "ab")  # noqa: SIM115  (kept open: the lock lives as long as the store)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StoreInUseError(
+            f"store {path} is already open for writing (another bus, a ResotoRx made by a cell run before,"
+            " or another process): close that one first (core.close() / bus.close()), or pass another file"
+        ) from None
+    return handle
+
+
 class SQLiteStore:
     """Append-only message log in a SQLite file.
 
@@ -38,7 +61,12 @@ class SQLiteStore:
     0
     """
 
-    def __init__(self, path: str | Path, batch_size: int = 1000, flush_interval: float = 0.2) -> None:
+    def __init__(
+        self, path: str | Path, batch_size: int = 1000, flush_interval: float = 0.2, exclusive: bool = True
+    ) -> None:
+        """``exclusive``: this store numbers and writes the messages, so no other store (in this process
+        or another) may open the file for writing meanwhile -- two writers would hand out the same ids
+        and one of them would lose its batches. ``exclusive=False`` is for reading a store in use."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if flush_interval <= 0:
@@ -47,6 +75,7 @@ class SQLiteStore:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self._pending: list[Row] = []
+        self._lock_file = _lock(self.path) if exclusive and self.path != ":memory:" else None
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -104,5 +133,10 @@ class SQLiteStore:
 
     def close(self) -> None:
         """Commit what is pending and close the file."""
-        self.flush()
-        self._db.close()
+        try:
+            self.flush()
+            self._db.close()
+        finally:
+            if self._lock_file is not None:
+                self._lock_file.close()  # closing the descriptor releases the lock
+                self._lock_file = None

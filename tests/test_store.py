@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from resoto_rx import Action, ActionProgress, Event, EventBus, History, Message, SQLiteStore
-from resoto_rx.store import Row
+from resoto_rx.store import Row, StoreInUseError
 
 MakeBus = Callable[..., EventBus]
 Collect = Callable[..., list[Any]]
@@ -33,7 +33,7 @@ def ids(messages: list[Message] | list[Row]) -> list[Any]:
 def test_batched_commits(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     store = SQLiteStore(path, batch_size=3)
-    reader = SQLiteStore(path)  # another connection sees only what is committed
+    reader = SQLiteStore(path, exclusive=False)  # another connection sees only what is committed
     try:
         store.append(row(1))
         store.append(row(2))
@@ -227,3 +227,16 @@ def test_kill_9_loses_no_committed_message(tmp_path: Path) -> None:
     assert ids(loop_free.since(committed - 2)) == [committed - 1, committed]
     assert loop_free.store is not None
     loop_free.store.close()
+
+
+def test_a_second_writer_of_the_same_file_is_refused_until_the_first_closes(tmp_path: Path) -> None:
+    # What a notebook cell that makes ResotoRx() twice would do: two buses numbering into one file.
+    path = tmp_path / "s.sqlite"
+    first = SQLiteStore(path)
+    with pytest.raises(StoreInUseError, match=r"already open for writing .* close that one first"):
+        SQLiteStore(path)
+    reader = SQLiteStore(path, exclusive=False)  # reading a store in use is fine
+    reader.close()
+    first.close()
+    second = SQLiteStore(path)
+    second.close()
