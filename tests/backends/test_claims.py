@@ -32,9 +32,11 @@ async def test_a_trigger_starts_one_run_across_two_runners(make_server: Callable
     for _ in range(3):
         buses[0].emit("go")
     await until(lambda: len(decided) == 6, "both servers deciding three claims")
-    buses[0].emit("sentinel")  # after every start a claim allowed: the stream order proves none follows
-    await until(lambda: bool(seen) and seen[-1].message_type == "sentinel", "the sentinel")
     await until(lambda: sum(m.message_type == "task_end" for m in seen) == 3, "three runs to end")
+    # A claim is decided before the run it allows starts, so wait for the runs first; a sentinel sent
+    # after them then proves, by the stream's order, that no further run follows.
+    buses[0].emit("sentinel")
+    await until(lambda: bool(seen) and seen[-1].message_type == "sentinel", "the sentinel")
     for key in {k for k, _ in decided}:
         assert sorted(won for k, won in decided if k == key) == [False, True], key
     assert sum(m.message_type == "task_started" for m in seen) == 3
