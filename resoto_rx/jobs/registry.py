@@ -88,10 +88,12 @@ class JobRegistry:
         return job
 
     def update(self, job: Job, persist: bool | None = None) -> Job:
-        """Replace the job with ``job.id``; a running run of the old definition goes on to its end."""
+        """Replace the job with ``job.id``; a running run of the old definition goes on to its end.
+
+        ``persist`` as in ``add``; None keeps the job where it was (stored or in memory only)."""
         self._check_job(job)
         self.show(job.id)
-        self._save(job, persist)
+        self._save(job, self._stored(job.id) if persist is None else persist)
         self._uninstall(job.id)
         self._install(job)
         return job
@@ -102,9 +104,9 @@ class JobRegistry:
         running = self.running(job_id)
         self._table.delete(job_id)
         self._uninstall(job_id)
+        self.runner.remove_workflow(job_id)  # before stopping: a run queued behind them must not start
         for task in running:
             self.runner.stop(task.id)
-        self.runner.remove_workflow(job_id)
         return job
 
     def activate(self, job_id: str) -> Job:
@@ -203,6 +205,9 @@ class JobRegistry:
         if job_id in self.runner.workflows and job_id not in self._jobs:
             raise JobDefinitionError(f"job id {job_id!r} is taken by the workflow {job_id!r}; choose another id")
 
+    def _stored(self, job_id: str) -> bool:
+        return self._table.get(job_id) is not None
+
     def _save(self, job: Job, persist: bool | None) -> None:
         if persist is True and not job.persistable:
             raise JobDefinitionError(
@@ -231,8 +236,7 @@ class JobRegistry:
             verb = "activate" if active else "deactivate"
             raise JobDefinitionError(f"job {job_id!r} has no trigger to {verb}; run it with run({job_id!r})")
         changed = dataclasses.replace(job, active=active)
-        if job.persistable:
-            self._table.put(job_id, changed.to_json())
+        self._save(changed, self._stored(job_id))  # a job kept in memory only stays there
         self._uninstall(job_id)
         self._install(changed)
         return changed

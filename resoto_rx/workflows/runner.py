@@ -143,8 +143,11 @@ class TaskRunner:
                 self._schedule_next(workflow.id, trigger, schedule)
 
     def remove_workflow(self, workflow_id: str) -> Workflow:
+        """Forget ``workflow_id``: its triggers, its schedule and a run queued behind a running one
+        (running runs go on; stop them with ``stop``)."""
         workflow = self.workflow(workflow_id)
         del self.workflows[workflow_id]
+        self._queued.pop(workflow_id, None)
         self._index_triggers()
         if (schedule := self._schedules.pop(workflow_id, None)) is not None:
             schedule.dispose()

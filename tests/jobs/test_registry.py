@@ -116,7 +116,9 @@ def test_command_jobs_survive_a_restart_with_their_last_state(make_jobs: type[Jo
     first.jobs.add(Job("waiter", "true", TimeTrigger("0 4 * * *"), wait=EventTrigger("done", {"a": 1}), timeout=90))
     first.jobs.add(Job("gone", "true"))
     first.jobs.add(Job("inmem", print, EventTrigger("go")))
-    first.jobs.add(Job("memcmd", "true"), persist=False)
+    first.jobs.add(Job("memcmd", "true", TimeTrigger("0 3 * * *")), persist=False)
+    first.jobs.deactivate("memcmd")  # kept in memory only: (de)activating or updating does not store it
+    first.jobs.update(Job("memcmd", "echo still in memory", TimeTrigger("0 3 * * *")))
     first.jobs.deactivate("hello")
     first.jobs.update(Job("waiter", "echo updated", TimeTrigger("0 5 * * *"), wait=EventTrigger("done"), timeout=90))
     first.jobs.delete("gone")

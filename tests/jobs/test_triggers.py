@@ -184,3 +184,12 @@ def test_running_list_show_and_history_frame(h: Jobs) -> None:
 async def _yield() -> None:
     for _ in range(3):  # a few loop turns, not a delay
         await asyncio.sleep(0)
+
+
+def test_deleting_a_job_drops_the_run_queued_behind_its_running_one(h: Jobs) -> None:
+    h.jobs.add(Job("slow", lambda m: None, EventTrigger("go"), wait=EventTrigger("release")))
+    h.bus.emit("go")
+    h.bus.emit("go")  # Surpass.Wait: queued behind the running run
+    h.jobs.delete("slow")
+    assert h.jobs.running() == [] and h.runner.running() == []
+    assert h.started() == ["slow"]  # the queued run never started
