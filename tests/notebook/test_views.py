@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -116,3 +117,30 @@ def test_a_view_never_raises_into_the_bus_when_drawing_fails(
     assert log.draw_errors >= 1
     assert bus.failures == 0
     log.close()
+
+
+def test_a_redraw_never_runs_inside_the_emit(make_bus: Callable[..., EventBus], scheduler: VirtualClock) -> None:
+    bus = make_bus()
+    log = EventLog(bus, rows=3, scheduler=scheduler)
+    _ = log.widget
+    before = log.updates
+    bus.emit("collect_done", {"count": 1})  # the first change of a burst
+    assert log.updates == before and log.pending  # emit returned without rendering
+    scheduler.advance_by(0.001)  # the scheduler's next turn
+    assert log.updates == before + 1 and not log.pending
+    log.close()
+
+
+async def test_settled_returns_after_close_and_changes_after_close_are_ignored() -> None:
+    bus = EventBus()
+    log = EventLog(bus, rows=3)
+    bus.emit("collect_done", {"count": 1})
+    assert log.pending
+    waiting = asyncio.ensure_future(log.settled())
+    await asyncio.sleep(0)
+    log.close()  # closed while someone awaits the redraw
+    await asyncio.wait_for(waiting, timeout=5)
+    log.set_filter(message_type="x")  # a change on a closed view
+    await asyncio.wait_for(log.settled(), timeout=5)
+    assert not log.pending
+    bus.close()
