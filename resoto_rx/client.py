@@ -84,6 +84,8 @@ class RemoteBus:
         self.connects = 0
         self._observers: list[tuple[frozenset[str], abc.ObserverBase[Message]]] = []
         self._outbox: deque[str] = deque()
+        self.dropped = 0
+        """Unsent frames dropped because the outbox was full while disconnected."""
         self._ws: WebSocketClientConnection | None = None
         self._closed = False
         self._connected = asyncio.Event()
@@ -184,12 +186,26 @@ class RemoteBus:
     def _send(self, frame: str) -> None:
         if self._ws is not None:
             try:
-                self._ws.write_message(frame)
-                return
+                written = self._ws.write_message(frame)
             except WebSocketClosedError:
                 self._ws = None
+            else:
+                written.add_done_callback(lambda done: self._unless_written(done, frame))
+                return
+        self._keep(frame)
+
+    def _unless_written(self, written: asyncio.Future[None], frame: str) -> None:
+        # tornado fails the write later when the socket died under it: keep the frame for the reconnect
+        # (reading the exception also spares asyncio's "Task exception was never retrieved").
+        if not written.cancelled() and written.exception() is not None:
+            self._keep(frame)
+
+    def _keep(self, frame: str) -> None:
+        """Hold ``frame`` until the next connection; past OUTBOX_LIMIT the oldest goes (logged once)."""
         if len(self._outbox) >= OUTBOX_LIMIT:
-            log.warning("not connected to %s: dropping the oldest unsent frame", self.ws_url)
+            if not self.dropped:
+                log.warning("not connected to %s: dropping the oldest unsent frames", self.ws_url)
+            self.dropped += 1
             self._outbox.popleft()
         self._outbox.append(frame)
 

@@ -209,7 +209,12 @@ class EventsSocket(BusSocket):
         return True
 
     async def start_session(self) -> None:
-        await self.new_session(self.show).start(since=self.since, chunk=self.ctx.settings.replay_chunk)
+        since = self.since
+        if since is not None and since > self.ctx.bus.last_id:
+            # An id this bus never issued: the client saw another bus (a server restarted without a
+            # store counts from 1 again). Replay all that is retained rather than nothing.
+            since = 0
+        await self.new_session(self.show).start(since=since, chunk=self.ctx.settings.replay_chunk)
 
 
 _HANDLE_KINDS = frozenset(("event", "action", "action_abort"))
@@ -250,9 +255,14 @@ class SubscriberSocket(BusSocket):
 
     async def start_session(self) -> None:
         subscriber = self.ctx.runner.registry.get(self.listener_id)
-        types = list(subscriber.subscriptions) if subscriber is not None else []
+        if subscriber is None or not subscriber.subscriptions:
+            # Unsubscribed between the upgrade and now. An empty type list would mean "everything" to
+            # the bus, so this worker would be sent every message: close instead.
+            self.close(POLICY_VIOLATION, close_reason(f"subscriber {self.listener_id!r} has no subscriptions now"))
+            return
+        types = list(subscriber.subscriptions)
         actions_for = getattr(self.ctx.bus.transport, "actions_for", None)
-        if actions_for is None or subscriber is None:
+        if actions_for is None:
             pending = self.ctx.runner.pending_actions_for(self.listener_id)
             await self.new_session(types, accept=_for_subscriber).start(initial=pending)
             return

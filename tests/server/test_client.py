@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import orjson
+from tornado.websocket import WebSocketClosedError
+
 from resoto_rx import connect
 from resoto_rx.app import ResotoRx
 from resoto_rx.client import Backoff, RemoteBus, base_urls
@@ -115,3 +118,21 @@ async def test_reconnects_and_resumes_with_since_across_a_server_restart(serve: 
                 await again.stop()
     assert received == list(range(8))
     assert bus.connects >= 2
+
+
+async def test_a_frame_whose_write_fails_after_the_socket_died_is_kept_for_the_reconnect(server: ResotoServer) -> None:
+    async with connect(server.url) as bus:
+        await bus.wait_connected(WAIT)
+
+        class DyingSocket:  # tornado accepts the write, then fails it once the stream is gone
+            def write_message(self, frame: str) -> asyncio.Future[None]:
+                failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                failed.set_exception(WebSocketClosedError())
+                return failed
+
+        alive = bus._ws
+        bus._ws = DyingSocket()  # type: ignore[assignment]
+        bus.emit("important", {"n": 1})
+        await asyncio.sleep(0)  # the write's failure is reported on the next loop turn
+        assert [orjson.loads(f)["message_type"] for f in bus._outbox] == ["important"]
+        bus._ws = alive

@@ -63,6 +63,16 @@ async def test_since_replays_history_then_live_without_gap_or_duplicate(serve: S
     ws.close()
 
 
+async def test_since_beyond_the_last_id_replays_everything_retained(server: ResotoServer, core: ResotoRx) -> None:
+    # A client that saw another bus (a server restarted without a store counts ids from 1 again).
+    for i in range(3):
+        core.bus.emit("n", {"i": i})
+    ws = await listen(core.bus, server.ws_url + f"/events?show=n&since={core.bus.last_id + 1000}")
+    frames = await read_until(ws, lambda f: f["data"]["i"] == 2)
+    assert [f["data"]["i"] for f in frames] == [0, 1, 2]
+    ws.close()
+
+
 async def test_bad_since_is_refused_before_the_upgrade(server: ResotoServer) -> None:
     from tests.server.conftest import fetch
 
