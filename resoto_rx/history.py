@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from resoto_rx.codec import build
-from resoto_rx.messages import KINDS, ActionMessage, ActionReply, Event, Message
+from resoto_rx.messages import KINDS, ActionMessage, ActionReply, Event, Message, set_encoded_data
 from resoto_rx.store import Row, SQLiteStore
 
 if TYPE_CHECKING:
@@ -144,13 +144,9 @@ class History:
 
     def _message_at(self, slot: int) -> Message:
         kind, message_type = self._books[0].names[self._codes[0][slot]], self._books[1].names[self._codes[1][slot]]
-        return build(
-            kind,
-            message_type,
-            orjson.loads(self._datas[slot]),
-            self._ids[slot],
-            datetime.fromtimestamp(self._ats[slot], UTC),
-        )
+        data = self._datas[slot]
+        at = datetime.fromtimestamp(self._ats[slot], UTC)
+        return _with_encoded_data(build(kind, message_type, orjson.loads(data), self._ids[slot], at), data)
 
     def to_frame(self, flatten: bool = False, decode: bool = True) -> pd.DataFrame:
         """The retained messages as a DataFrame, oldest first.
@@ -216,4 +212,14 @@ def _decode_all(datas: list[bytes]) -> list[Any]:
 
 
 def _from_row(row: Row) -> Message:
-    return build(row[2], row[3], orjson.loads(row[7]), row[0], datetime.fromtimestamp(row[1], UTC))
+    data = row[7].encode()
+    return _with_encoded_data(
+        build(row[2], row[3], orjson.loads(data), row[0], datetime.fromtimestamp(row[1], UTC)), data
+    )
+
+
+def _with_encoded_data(message: Message, data: bytes) -> Message:
+    """A replayed message carries the wire data it was recorded with, as a published one does: every
+    client replaying it reuses these bytes for its frame instead of encoding the message again."""
+    set_encoded_data(message, data)
+    return message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,9 @@ from resoto_rx import (
     EventBus,
     History,
     Message,
+    SQLiteStore,
 )
-from resoto_rx.codec import wire_data
+from resoto_rx.codec import encode_data, wire_data
 from resoto_rx.history import FRAME_COLUMNS
 from resoto_rx.messages import KINDS
 
@@ -235,3 +237,17 @@ def test_frame_of_a_full_ring_without_wrap() -> None:
     assert list(frame["id"]) == [2, 3, 4]
     assert list(frame["kind"]) == ["event", "event", "action_done"]
     assert frame["at"].iloc[-1] == pd.Timestamp(1_700_000_004, unit="s", tz="UTC")
+
+
+def test_replayed_messages_carry_their_recorded_wire_data(tmp_path: Path) -> None:
+    # So a server replaying history to a client frames them from these bytes instead of encoding again.
+    store = SQLiteStore(tmp_path / "h.sqlite")
+    bus = EventBus(History(2, store))
+    bus.emit("a", {"n": 1})
+    bus.emit(Action("collect", {"x": [1, 2]}, task="t", step="collect"))
+    bus.emit("b", {"n": 3})  # the ring (2) has dropped the first: since(0) reads it from the store
+    replayed = bus.history.since(0)
+    assert [m.id for m in replayed] == [1, 2, 3]
+    for message in replayed:
+        assert message.encoded_data == encode_data(wire_data(message))
+    bus.close()
