@@ -192,6 +192,7 @@ def test_cleanup_enabled_in_config_makes_the_next_cleanup_delete(core: ResotoRx)
         ({"workflows": {"collect_and_cleanup": {"schedule": 15}}}, "schedule must be a cron string"),
         ({"workflows": {"collect_and_cleanup": {"timezone": 1, "schedule": "0 * * * *"}}}, "timezone must be"),
         ({"workflows": {"collect_and_cleanup": {"schedule": "0 * * * *", "timezone": "Mars/Base"}}}, "Mars/Base"),
+        ({"workflows": {"collect_and_cleanup": {"timezone": "Not/AZone"}}}, "timezone needs a schedule"),
         ({"workflows": {"nightly": {"schedule": "0 * * * *"}}}, "unknown workflow 'nightly'; known workflows:"),
         ({"workflows": ["collect"]}, "workflows must be a JSON object"),
         ({"workflows": {"collect": {"cron": "0 * * * *"}}}, "unknown keys ['cron']; accepted: schedule, timezone"),

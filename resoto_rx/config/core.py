@@ -66,6 +66,8 @@ def parse_core_config(content: Mapping[str, Any], workflow_ids: Iterable[str]) -
         cron = settings.get("schedule", _UNSET)
         timezone = settings.get("timezone", "UTC")
         if cron is _UNSET:
+            if "timezone" in settings:  # it would be stored and never used: say so instead
+                raise ConfigError(f"{path}: timezone needs a schedule in the same entry, got only {timezone!r}")
             continue
         if cron is not None and not isinstance(cron, str):
             raise ConfigError(f"{path}.schedule must be a cron string such as '0 * * * *' or null, got {cron!r}")
