@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 from reactivex import abc
+from reactivex import operators as ops
 
-from resoto_rx.messages import CoreEvent
+from resoto_rx.messages import CoreEvent, Message
 from resoto_rx.notebook.frames import step_durations
 from resoto_rx.notebook.view import LiveView
 from resoto_rx.workflows.runner import TaskRunner
@@ -82,7 +83,13 @@ class StepDurationsPlot(LiveView):
         super().__init__(runner.bus, scheduler, max_rate)
         self.runner = runner
         self.workflow = workflow
-        self.subscribe(self.bus.listen(CoreEvent.TASK_END).subscribe(lambda _: self.changed()))
+        # Only the ends of runs it plots: jobs and other workflows end too, and a redraw renders a PNG.
+
+        def plotted(message: Message) -> bool:
+            return workflow is None or message.data.get("descriptor_id") == workflow
+
+        ends = self.bus.listen(CoreEvent.TASK_END).pipe(ops.filter(plotted))
+        self.subscribe(ends.subscribe(lambda _: self.changed()))
 
     def durations(self) -> pd.DataFrame:
         return step_durations(self.runner, self.workflow)

@@ -100,3 +100,17 @@ def test_step_durations_plot(core: ResotoRx, scheduler: VirtualClock) -> None:
     assert plot.updates == before + 1
     plot.close()
     core.close()
+
+
+def test_a_plot_of_one_workflow_ignores_the_ends_of_others(core: ResotoRx, scheduler: VirtualClock) -> None:
+    plot = StepDurationsPlot(core.runner, workflow="collect", scheduler=scheduler)
+    _ = plot.widget  # displayed: a redraw renders a PNG
+    before = plot.updates
+    core.runner.run("metrics")
+    scheduler.advance_by(5.0)
+    assert plot.updates == before  # not its workflow: nothing rendered
+    core.runner.run("collect")
+    scheduler.advance_by(5.0)
+    assert plot.updates == before + 1
+    plot.close()
+    core.close()
