@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 BACKEND_DISCONNECTED = "backend-disconnected"
 BACKEND_RECONNECTED = "backend-reconnected"
+CURSOR_SAVE_INTERVAL = 1.0  # seconds between saves of this server's read position
 
 # XADD the message to the main stream and, with the main id as `ref`, to its action stream: one
 # round trip keeps both in the same order and gives the action the id every server gives it.
@@ -75,6 +76,7 @@ class RedisStreamsTransport:
         self._closing: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._saving = False
+        self._next_cursor_save = 0.0
         self._loops: set[asyncio.Task[None]] = set()
         self._scripted: dict[str, tuple[str, ScriptArgs]] = {}
         loop = bus.loop
@@ -166,9 +168,12 @@ class RedisStreamsTransport:
                 for entry_id, fields in entries:
                     self._accept(entry_id, fields)
                 self.cursor = entries[-1][0].decode()
-            if response and backend.cursor_key is not None and not self._saving:
-                # At most one save in flight: at high rates a SET per batch would pile up connections.
+            now = time.monotonic()
+            if response and backend.cursor_key is not None and not self._saving and now >= self._next_cursor_save:
+                # At most one save in flight and one a second: a trickle of messages would otherwise cost
+                # a SET per message; a crash re-reads at most that second (accept() drops what it saw).
                 self._saving = True
+                self._next_cursor_save = now + CURSOR_SAVE_INTERVAL
                 self._spawn(self._save_cursor())
             await asyncio.sleep(0)  # a long backlog must not starve the loop's other work
 
