@@ -64,7 +64,9 @@ class ActionConsumer:
 
     def start(self) -> abc.DisposableBase:
         # Synchronously, so the group exists before this subscriber can miss an action emitted next.
-        self.backend.ensure_group(self.key, self.group)
+        # With Redis down, subscribing still succeeds: the read loop makes the group once it answers.
+        with contextlib.suppress(*REDIS_DOWN):
+            self.backend.ensure_group(self.key, self.group)
         self._task = self.transport.start_loop(self._run(), f"resoto-rx actions {self.consumer}")
         replies = self.transport.bus.listen(self.message_type).subscribe(self._on_bus)
         return CompositeDisposable(replies, Disposable(self._stop))
@@ -104,8 +106,11 @@ class ActionConsumer:
             except redis.ResponseError as err:
                 if "NOGROUP" not in str(err):
                     raise
-                # Redis restarted without its data: the group is gone, make it again.
-                await client.xgroup_create(self.key, self.group, id="$", mkstream=True)
+                # Redis restarted without its data (or was down when this consumer started): make the group.
+                try:
+                    await self.backend.aensure_group(self.key, self.group)
+                except REDIS_DOWN as down:  # gone again: the handler below this one does not cover us
+                    await self.transport.recover(down)
             except REDIS_DOWN as err:
                 await self.transport.recover(err)
 

@@ -184,6 +184,14 @@ class RedisBackend:
             if "BUSYGROUP" not in str(err):
                 raise
 
+    async def aensure_group(self, key: str, group: str) -> None:
+        """``ensure_group`` without blocking the loop (for the read loops that recover a lost group)."""
+        try:
+            await self.client.xgroup_create(key, group, id="$", mkstream=True)
+        except redis.ResponseError as err:
+            if "BUSYGROUP" not in str(err):  # another consumer of the group made it first: fine
+                raise
+
     async def claim(self, workflow_id: str, key: str) -> bool:
         """Claim the run of ``workflow_id`` for trigger ``key``; True for exactly one server.
 

@@ -171,3 +171,32 @@ async def test_cli_runs_a_workflow_on_the_shared_bus(redis_url: str, capsys: pyt
     code = await loop.run_in_executor(None, main, ["run", "metrics", "--store", "none", "--redis", redis_url])
     assert code == 0
     assert "generate_metrics" in capsys.readouterr().out
+
+
+async def test_a_worker_subscribing_while_redis_is_down_gets_its_actions_once_it_is_back(
+    private_redis: LocalRedis, prefix: str
+) -> None:
+    backend = RedisBackend(private_redis.url, prefix=prefix, name="patient")
+    bus = EventBus(backend.history(1000), transport=backend.transport)
+    transport = bus.transport
+    assert isinstance(transport, RedisStreamsTransport)
+    runner = TaskRunner(bus, workflows=[Workflow("wf", [Step("work", PerformAction("work"), 30)])])
+    try:
+        seen = _record(bus)
+        bus.emit("before")
+        await until(lambda: bool(seen), "the first message")
+        private_redis.stop()
+        await until(lambda: not transport.connected, "the outage to be noticed")
+        performed: list[str] = []
+        # Subscribing during the outage must not raise: the consumer group is made once Redis answers.
+        subscribe_action(bus, runner.registry, "work", lambda call: performed.append(call.task), "worker")
+        private_redis.start()
+        await until(lambda: transport.connected, "the reconnect")
+        task = runner.run("wf")
+        assert task is not None
+        await until(lambda: not task.active, "the step answered by the worker")
+        assert task.status is TaskStatus.done and performed == [task.id]
+    finally:
+        runner.close()
+        bus.close()
+        await transport.wait_closed()
