@@ -111,10 +111,13 @@ class JobComposer(LiveView):
         self._update(dataclasses.replace(self.spec, operators=tuple(operators)))
 
     def set_sink(self, sink: SinkSpec | str, text: str = "") -> None:
-        self._update(dataclasses.replace(self.spec, sink=parse_sink(sink, text) if isinstance(sink, str) else sink))
+        # The preview never calls the sink: only the code and a later register() change, not the chain.
+        self.spec = dataclasses.replace(self.spec, sink=parse_sink(sink, text) if isinstance(sink, str) else sink)
+        self.changed()
 
     def set_job_id(self, job_id: str) -> None:
-        self._update(dataclasses.replace(self.spec, job_id=job_id))
+        self.spec = dataclasses.replace(self.spec, job_id=job_id)  # as set_sink: the preview goes on
+        self.changed()
 
     def _update(self, spec: ChainSpec) -> None:
         self.spec = spec

@@ -80,3 +80,17 @@ def test_without_a_job_registry_the_register_button_is_disabled(make_bus: Callab
     assert composer.widget.children[3].children[-1].disabled
     assert composer.widget.children[-1].value.startswith("from reactivex import operators as ops\n\ncore.bus.listen")
     composer.close()
+
+
+def test_typing_a_job_id_or_changing_the_sink_keeps_the_preview(scheduler: VirtualClock) -> None:
+    with ResotoRx(store=None, schedule=None, scheduler=scheduler) as core:
+        composer = JobComposer(core, trigger="collect_done", scheduler=scheduler)
+        composer.add("map", "m.data['count']")
+        core.bus.emit("collect_done", {"count": 7})
+        assert composer.preview() == [7]
+        for typed in ("a", "ab", "abc"):  # each keystroke in the job id box
+            composer.set_job_id(typed)
+        composer.set_sink("list")
+        assert composer.preview() == [7] and composer.spec.job_id == "abc"
+        assert "abc" in composer.code()
+        composer.close()
